@@ -1,0 +1,3 @@
+"""marketing-agent: an LLM marketing agent's skills as reliable background jobs."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""marketing_agent.storage."""
