@@ -132,3 +132,10 @@ class LLMNotConfigured(LLMFatalError):
 class NotificationError(MarketingAgentError):
     code = "NOTIFICATION_FAILED"
     retryable = True
+
+
+class NotificationRejected(NotificationError):
+    """The channel refused the message for good (chat not found, bot blocked, bad address): no retry."""
+
+    code = "NOTIFICATION_REJECTED"
+    retryable = False
