@@ -1,1 +1,51 @@
-"""marketing_agent.functions."""
+"""The durable functions (Inngest SDK).
+
+skill-execute, feedback-process, notify-completion and monitor-executions.
+
+Thin by design: each step is one call into the services, the agent, storage or notify; step ids are
+stable; idempotency comes from run ids. See ``docs/functions.md``.
+"""
+
+from marketing_agent.functions.deps import (
+    AlertRecord,
+    ChannelTarget,
+    FunctionDeps,
+    Notifications,
+    RunNotice,
+    RunServices,
+    SkillExecutor,
+    SkillOutcome,
+)
+from marketing_agent.functions.events import (
+    FEEDBACK_PROCESS,
+    SKILL_EXECUTE,
+    SKILL_EXECUTE_COMPLETED,
+    SKILL_EXECUTE_FAILED,
+    FeedbackProcess,
+    SkillExecute,
+    SkillExecuteCompleted,
+    SkillExecuteFailed,
+)
+from marketing_agent.functions.registry import SERVE_PATH, build_functions, serve_functions
+
+__all__ = [
+    "FEEDBACK_PROCESS",
+    "SERVE_PATH",
+    "SKILL_EXECUTE",
+    "SKILL_EXECUTE_COMPLETED",
+    "SKILL_EXECUTE_FAILED",
+    "AlertRecord",
+    "ChannelTarget",
+    "FeedbackProcess",
+    "FunctionDeps",
+    "Notifications",
+    "RunNotice",
+    "RunServices",
+    "SkillExecute",
+    "SkillExecuteCompleted",
+    "SkillExecuteFailed",
+    "SkillExecutor",
+    "SkillOutcome",
+    "build_functions",
+    "serve_functions",
+]

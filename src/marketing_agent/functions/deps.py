@@ -1,0 +1,130 @@
+"""What the functions need from the rest of the system, built once at start-up and passed in.
+
+The functions never reach for globals: :func:`marketing_agent.functions.build_functions` closes over one
+:class:`FunctionDeps`. Each dependency is a small protocol here so the functions depend on behaviour, not
+on modules, and tests can hand in real parts wired to a temporary database and folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from marketing_agent.settings import Settings
+from marketing_agent.storage import ObjectStore
+
+
+@dataclass(frozen=True, slots=True)
+class SkillOutcome:
+    """What one LLM execution produced, as the functions need it (JSON-safe values only)."""
+
+    output: str
+    title: str
+    tokens_in: int
+    tokens_out: int
+    cost_usd: float
+    model: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RunNotice:
+    """Everything a completion or failure notification says about one skill run."""
+
+    run_id: str
+    user_id: str
+    skill_name: str
+    status: str
+    title: str | None = None
+    preview: str | None = None
+    output_id: str | None = None
+    error: str | None = None
+    #: Telegram chat and "working on it" message when the run was started from the bot.
+    telegram_chat_id: str | None = None
+    telegram_message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelTarget:
+    """One of a user's notification channels (``telegram``, ``slack``, ``email``, ``webhook``)."""
+
+    id: str
+    channel: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRecord:
+    """An alert the services recorded and the functions must deliver to ``ALERT_CHANNELS``."""
+
+    id: str
+    kind: str
+    title: str
+    message: str
+    links: tuple[str, ...] = ()
+
+
+class RunServices(Protocol):
+    """The skill-run use cases (``marketing_agent.services``); each call is idempotent."""
+
+    async def mark_run_running(self, run_id: str) -> bool:
+        """True when the run may proceed; False when it was cancelled or already finished."""
+        ...
+
+    async def get_client_slug(self, client_id: str) -> str: ...
+
+    async def record_output(
+        self, run_id: str, *, key: str, title: str, content: str, output_format: str
+    ) -> str:
+        """Insert the run's output row (at most one per run) and return its id."""
+        ...
+
+    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> None: ...
+
+    async def mark_run_failed(self, run_id: str, error: str) -> None: ...
+
+    async def get_run_notice(self, run_id: str) -> RunNotice: ...
+
+    async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]: ...
+
+    async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
+        """Update metrics and check the skill's health; the alert when one was newly raised."""
+        ...
+
+    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
+        """One new alert per run stuck in ``running`` that has none yet."""
+        ...
+
+
+class SkillExecutor(Protocol):
+    """Runs one skill through the LLM (``marketing_agent.agent.execute``)."""
+
+    async def __call__(
+        self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
+    ) -> SkillOutcome:
+        """Raise a retryable error for a transient failure and a non-retryable one otherwise."""
+        ...
+
+
+class Notifications(Protocol):
+    """Delivery of completion notices and alerts (``marketing_agent.notify``)."""
+
+    async def notify_run(self, notice: RunNotice, target: ChannelTarget) -> None: ...
+
+    async def notify_telegram_origin(self, notice: RunNotice) -> None:
+        """Edit the bot's "working on it" message for a run started from Telegram."""
+        ...
+
+    async def deliver_alert(self, alert: AlertRecord) -> None:
+        """Send the alert to every channel in ``ALERT_CHANNELS``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionDeps:
+    settings: Settings
+    services: RunServices
+    store: ObjectStore
+    execute: SkillExecutor
+    notifications: Notifications

@@ -1,0 +1,88 @@
+"""``notify-completion``: tell the user a skill run finished (or failed), on every channel they set up.
+
+Triggered by ``skill.execute.completed`` and ``skill.execute.failed``. Steps: ``get-run-data`` (title,
+preview, output link or error), ``get-user-channels``, then one step per channel —
+``notify-telegram-<channel id>``, ``notify-slack-<id>``, ``notify-email-<id>``, ``notify-webhook-<id>`` — so
+a failing channel is retried alone and the others are not sent twice. A run started from the Telegram bot
+also gets its "working on it" message edited (``notify-telegram-origin``) instead of a second message in
+that chat.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+import inngest
+
+from marketing_agent.functions._common import failure_result, is_permanent
+from marketing_agent.functions.deps import ChannelTarget, FunctionDeps, RunNotice
+from marketing_agent.functions.events import SKILL_EXECUTE_COMPLETED, SKILL_EXECUTE_FAILED
+
+logger = logging.getLogger(__name__)
+
+FUNCTION_ID = "notify-completion"
+RETRIES = 3
+
+
+def channel_step_id(target: ChannelTarget) -> str:
+    """Stable per channel row, so a replay after the user adds a channel still finds earlier steps."""
+    return f"notify-{target.channel}-{target.id}"
+
+
+def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inngest.Function[Any]:
+    services = deps.services
+    notifications = deps.notifications
+
+    @client.create_function(
+        fn_id=FUNCTION_ID,
+        name="Notify run finished",
+        retries=RETRIES,
+        trigger=[
+            inngest.TriggerEvent(event=SKILL_EXECUTE_COMPLETED),
+            inngest.TriggerEvent(event=SKILL_EXECUTE_FAILED),
+        ],
+    )
+    async def notify_completion(ctx: inngest.Context) -> dict[str, Any]:
+        run_id = str(ctx.event.data.get("runId") or "")
+        if not run_id:
+            logger.error("%s event %s without runId; nothing to notify", ctx.event.name, ctx.event.id)
+            return {"notified": []}
+
+        async def run_data_step() -> dict[str, Any]:
+            try:
+                return {"failed": False, "notice": asdict(await services.get_run_notice(run_id))}
+            except Exception as exc:
+                if is_permanent(exc):  # the run was deleted meanwhile
+                    return failure_result(exc)
+                raise
+
+        loaded = await ctx.step.run("get-run-data", run_data_step)
+        if loaded["failed"]:
+            logger.warning("run %s: no notification: %s", run_id, loaded["error"])
+            return {"runId": run_id, "notified": []}
+        notice = RunNotice(**loaded["notice"])
+
+        async def channels_step() -> list[dict[str, Any]]:
+            return [asdict(target) for target in await services.list_user_channels(notice.user_id)]
+
+        targets = [ChannelTarget(**raw) for raw in await ctx.step.run("get-user-channels", channels_step)]
+
+        notified: list[str] = []
+        from_bot = notice.telegram_chat_id is not None and notice.telegram_message_id is not None
+        if from_bot:
+            await ctx.step.run("notify-telegram-origin", notifications.notify_telegram_origin, notice)
+            notified.append("telegram-origin")
+        for target in targets:
+            if from_bot and target.channel == "telegram" and target.address == notice.telegram_chat_id:
+                continue  # that chat already got its message edited
+            await ctx.step.run(channel_step_id(target), notifications.notify_run, notice, target)
+            notified.append(channel_step_id(target))
+        logger.info("run %s: notified %s", run_id, ", ".join(notified) or "no channel")
+        return {"runId": run_id, "status": notice.status, "notified": notified}
+
+    return notify_completion
+
+
+__all__ = ["FUNCTION_ID", "build_notify_completion", "channel_step_id"]

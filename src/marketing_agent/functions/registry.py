@@ -1,0 +1,34 @@
+"""Build the four functions from one set of dependencies and serve them from a FastAPI app."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import inngest
+import inngest.fast_api
+from fastapi import FastAPI
+
+from marketing_agent.functions.deps import FunctionDeps
+from marketing_agent.functions.feedback_process import build_feedback_process
+from marketing_agent.functions.monitor_executions import build_monitor_executions
+from marketing_agent.functions.notify_completion import build_notify_completion
+from marketing_agent.functions.skill_execute import build_skill_execute
+
+SERVE_PATH = "/api/inngest"
+
+
+def build_functions(client: inngest.Inngest, deps: FunctionDeps) -> list[inngest.Function[Any]]:
+    """The app's functions, closed over ``deps`` (no module-level state, so tests can build many)."""
+    return [
+        build_skill_execute(client, deps),
+        build_feedback_process(client, deps),
+        build_notify_completion(client, deps),
+        build_monitor_executions(client, deps),
+    ]
+
+
+def serve_functions(app: FastAPI, deps: FunctionDeps, client: inngest.Inngest) -> list[inngest.Function[Any]]:
+    """Mount the Inngest serve endpoint (``GET|PUT|POST /api/inngest``) on ``app``."""
+    functions = build_functions(client, deps)
+    inngest.fast_api.serve(app, client, functions, serve_path=SERVE_PATH)
+    return functions
