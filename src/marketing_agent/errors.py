@@ -57,6 +57,23 @@ class Unauthorized(MarketingAgentError):
     code = "UNAUTHORIZED"
 
 
+class MissingAuthHeader(Unauthorized):
+    code = "MISSING_AUTH_HEADER"
+
+
+class InvalidApiKey(Unauthorized):
+    code = "INVALID_API_KEY"
+
+
+class PayloadTooLarge(MarketingAgentError):
+    code = "PAYLOAD_TOO_LARGE"
+
+
+class RateLimited(MarketingAgentError):
+    code = "RATE_LIMIT_EXCEEDED"
+    retryable = True
+
+
 class ServiceUnavailable(MarketingAgentError):
     code = "SERVICE_UNAVAILABLE"
     retryable = True

@@ -33,9 +33,10 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if isinstance(value, str):  # defensive: SQLite rows written by hand
             value = datetime.fromisoformat(value)
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)  # type: ignore[no-any-return]
+        stamp: datetime = value
+        if stamp.tzinfo is None:
+            return stamp.replace(tzinfo=UTC)
+        return stamp.astimezone(UTC)
 
 
 def utcnow() -> datetime:
