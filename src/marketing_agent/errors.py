@@ -111,9 +111,18 @@ class LLMError(MarketingAgentError):
 
     code = "LLM_ERROR"
 
-    def __init__(self, message: str, *, status: int | None = None, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after_seconds: float | None = None,
+        details: Any = None,
+    ) -> None:
         super().__init__(message, details=details)
         self.status = status
+        #: The provider's ``Retry-After`` when it sent one, so the engine can wait at least that long.
+        self.retry_after_seconds = retry_after_seconds
 
 
 class LLMRetryableError(LLMError):
