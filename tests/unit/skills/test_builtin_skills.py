@@ -1,0 +1,112 @@
+"""Every built-in skill loads and is complete enough for the executor to use and check."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from marketing_agent.agent.skill import Skill, SkillSource
+from marketing_agent.agent.skills import SkillCatalog, builtin_skills_dir, load_skill_catalog, load_skill_folder
+
+REQUIRED = {
+    "copywriting",
+    "copy-editing",
+    "email-sequence",
+    "social-content",
+    "seo-audit",
+    "competitor-research",
+    "competitor-alternatives",
+    "launch-strategy",
+    "page-cro",
+    "content-calendar",
+    "positioning",
+    "press-release",
+}
+
+
+def _catalog() -> SkillCatalog:
+    return asyncio.run(load_skill_catalog())
+
+
+CATALOG = _catalog()
+BUILTINS = CATALOG.all()
+
+
+def test_the_builtins_load_without_errors_and_include_the_required_twelve() -> None:
+    assert CATALOG.errors == []
+    assert REQUIRED <= set(CATALOG.names())
+    folders = {p.name for p in builtin_skills_dir().iterdir() if p.is_dir() and not p.name.startswith("_")}
+    assert folders == set(CATALOG.names())
+
+
+@pytest.mark.parametrize("skill", BUILTINS, ids=lambda s: s.name)
+def test_a_builtin_skill_is_complete(skill: Skill) -> None:
+    assert skill.source is SkillSource.BUILTIN
+    assert load_skill_folder(builtin_skills_dir() / skill.name, SkillSource.BUILTIN).name == skill.name
+    meta = skill.metadata
+    assert "Use " in skill.description  # says when to use it
+    assert meta.type != "general"
+    assert meta.output_format == "markdown"
+    assert meta.max_tokens is not None
+    assert 1000 <= meta.max_tokens <= 8000
+    assert meta.temperature is not None
+    assert len(meta.trigger_keywords) >= 5
+    assert len(meta.required_sections) >= 4
+    for section in meta.required_sections:
+        assert re.fullmatch(r"## \S.*", section), section
+    # Substantial instructions with the sections every built-in is written to.
+    assert 70 <= len(skill.instructions.splitlines()) <= 260
+    for heading in ("## When to use", "## Context to gather", "## Principles", "## Common mistakes", "## Output format"):
+        assert heading in skill.instructions, heading
+
+
+@pytest.mark.parametrize("skill", BUILTINS, ids=lambda s: s.name)
+def test_the_output_format_names_every_required_section_in_order(skill: Skill) -> None:
+    fmt = skill.instructions.split("## Output format", 1)[1]
+    positions = [fmt.find(f"\n{section}\n") for section in skill.metadata.required_sections]
+    assert all(p >= 0 for p in positions), dict(zip(skill.metadata.required_sections, positions, strict=True))
+    assert positions == sorted(positions)
+
+
+@pytest.mark.parametrize("skill", BUILTINS, ids=lambda s: s.name)
+def test_related_skills_are_other_builtins(skill: Skill) -> None:
+    assert skill.metadata.related_skills
+    for related in skill.metadata.related_skills:
+        assert related != skill.name
+        assert related in CATALOG, related
+
+
+def test_rules_and_references_are_present_where_they_matter() -> None:
+    with_rules = [s.name for s in BUILTINS if s.rules]
+    with_references = [s.name for s in BUILTINS if s.references]
+    assert len(with_rules) * 2 >= len(BUILTINS)
+    assert len(with_references) >= 3
+    for skill in BUILTINS:
+        for path, text in skill.references:
+            assert path.startswith("references/")
+            assert text.startswith("# ")
+
+
+@pytest.mark.parametrize(
+    ("message", "expected"),
+    [
+        ("Write the homepage headline and hero copy", "copywriting"),
+        ("Tighten this draft and fix the grammar", "copy-editing"),
+        ("Plan a 6-email onboarding sequence for new trial users", "email-sequence"),
+        ("LinkedIn posts for next week", "social-content"),
+        ("Why is our organic traffic dropping? Do an SEO audit", "seo-audit"),
+        ("Research our competitors' pricing and messaging", "competitor-research"),
+        ("A comparison page: us vs Acme alternative", "competitor-alternatives"),
+        ("We launch the new product in May, plan the launch", "launch-strategy"),
+        ("Our landing page conversion rate is low", "page-cro"),
+        ("An editorial calendar for Q3 blog content", "content-calendar"),
+        ("Help us find our positioning and differentiation", "positioning"),
+        ("Draft a press release announcing our funding", "press-release"),
+    ],
+)
+def test_suggest_finds_the_right_builtin_first(message: str, expected: str) -> None:
+    suggestions = CATALOG.suggest(message)
+    assert suggestions, message
+    assert suggestions[0].name == expected, [s.name for s in suggestions]
