@@ -47,11 +47,15 @@ class RunNotice:
 
 @dataclass(frozen=True, slots=True)
 class ChannelTarget:
-    """One of a user's notification channels (``telegram``, ``slack``, ``email``, ``webhook``)."""
+    """A place a message goes: one of a user's channels, or one ``ALERT_CHANNELS`` entry.
+
+    Deliberately without the address: step results are stored by the engine and shown in its dashboard,
+    and a Slack or webhook URL is a credential. The sending step resolves ``id`` to the address itself.
+    """
 
     id: str
-    channel: str
-    address: str
+    channel: str  # telegram | slack | email | webhook | log
+    label: str  # safe for logs and step ids, e.g. "slack:hooks.slack.com" or "telegram:42"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +90,9 @@ class RunServices(Protocol):
 
     async def get_run_notice(self, run_id: str) -> RunNotice: ...
 
-    async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]: ...
+    async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:
+        """The user's enabled channels."""
+        ...
 
     async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
         """Update metrics and check the skill's health; the alert when one was newly raised."""
@@ -108,17 +114,25 @@ class SkillExecutor(Protocol):
 
 
 class Notifications(Protocol):
-    """Delivery of completion notices and alerts (``marketing_agent.notify``)."""
+    """Delivery of completion notices and alerts (``marketing_agent.notify``).
 
-    async def notify_run(self, notice: RunNotice, target: ChannelTarget) -> None: ...
+    Every send raises a retryable error when trying again may help and a non-retryable one when it cannot
+    (:class:`~marketing_agent.errors.NotificationError` / ``NotificationRejected``).
+    """
 
-    async def notify_telegram_origin(self, notice: RunNotice) -> None:
+    async def send_run_notice(self, notice: RunNotice, target: ChannelTarget) -> None:
+        """Send the completion (or failure) notice to one of the run owner's channels."""
+        ...
+
+    async def edit_telegram_origin(self, notice: RunNotice) -> None:
         """Edit the bot's "working on it" message for a run started from Telegram."""
         ...
 
-    async def deliver_alert(self, alert: AlertRecord) -> None:
-        """Send the alert to every channel in ``ALERT_CHANNELS``."""
+    def alert_targets(self) -> Sequence[ChannelTarget]:
+        """The usable ``ALERT_CHANNELS`` entries (a misconfigured one is logged and left out)."""
         ...
+
+    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,8 +2,8 @@
 
 Steps: ``process-feedback`` (one service call, one database transaction: metrics, then the health check
 over the last 10 feedbacks *of that skill*, recording at most one alert per skill per day) and, only when
-that call raised a new alert, ``deliver-alert`` to ``ALERT_CHANNELS``. Delivery is its own step so a
-failing alert channel is retried without touching the metrics again.
+that call raised a new alert, ``deliver-alert-<channel>``: one step per ``ALERT_CHANNELS`` entry, so a
+failing channel is retried alone and the metrics are never touched twice.
 """
 
 from __future__ import annotations
@@ -13,7 +13,13 @@ from typing import Any
 
 import inngest
 
-from marketing_agent.functions._common import alert_from_json, alert_to_json, failure_result, is_permanent
+from marketing_agent.functions._common import (
+    alert_from_json,
+    alert_to_json,
+    deliver_alert,
+    failure_result,
+    is_permanent,
+)
 from marketing_agent.functions.deps import FunctionDeps
 from marketing_agent.functions.events import FeedbackProcess
 
@@ -52,8 +58,8 @@ def build_feedback_process(client: inngest.Inngest, deps: FunctionDeps) -> innge
             return {"feedbackId": data.feedback_id, "alert": None}
         alert = alert_from_json(processed["alert"])
         logger.warning("skill %s is unhealthy; alert %s raised", data.skill_name, alert.id)
-        await ctx.step.run("deliver-alert", deps.notifications.deliver_alert, alert)
-        return {"feedbackId": data.feedback_id, "alert": alert.id}
+        deliveries = await deliver_alert(ctx, deps.notifications, alert, step_prefix="deliver-alert")
+        return {"feedbackId": data.feedback_id, "alert": alert.id, **deliveries.to_json()}
 
     return feedback_process
 

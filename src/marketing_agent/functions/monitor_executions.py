@@ -2,8 +2,9 @@
 
 Steps: ``check-stuck-runs`` asks the services to record one alert per run that has been ``running``
 longer than ``STUCK_RUN_THRESHOLD_SECONDS`` and has no alert yet — so a stuck run raises exactly one alert,
-not one every 5 minutes — and then ``deliver-alert-<alert id>`` sends each new alert (run id and its link
-``{api}/api/v1/runs/{id}``) to ``ALERT_CHANNELS``, one step per alert so one failure retries alone.
+not one every 5 minutes — and then ``deliver-alert-<alert id>-<channel>`` sends each new alert (run id and
+its link ``{api}/api/v1/runs/{id}``) to each ``ALERT_CHANNELS`` entry, one step per alert and channel so one
+failure retries alone.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import inngest
 
-from marketing_agent.functions._common import alert_from_json, alert_to_json
+from marketing_agent.functions._common import alert_from_json, alert_to_json, deliver_alert
 from marketing_agent.functions.deps import FunctionDeps
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ def build_monitor_executions(client: inngest.Inngest, deps: FunctionDeps) -> inn
         alerts = [alert_from_json(raw) for raw in await ctx.step.run("check-stuck-runs", check_step)]
         for alert in alerts:
             logger.warning("stuck run alert %s: %s", alert.id, alert.title)
-            await ctx.step.run(f"deliver-alert-{alert.id}", deps.notifications.deliver_alert, alert)
+            await deliver_alert(ctx, deps.notifications, alert, step_prefix=f"deliver-alert-{alert.id}")
         return {"stuckRunAlerts": [alert.id for alert in alerts]}
 
     return monitor_executions

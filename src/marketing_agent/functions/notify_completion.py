@@ -16,7 +16,7 @@ from typing import Any
 
 import inngest
 
-from marketing_agent.functions._common import failure_result, is_permanent
+from marketing_agent.functions._common import failure_result, is_permanent, send_each, step_safe
 from marketing_agent.functions.deps import ChannelTarget, FunctionDeps, RunNotice
 from marketing_agent.functions.events import SKILL_EXECUTE_COMPLETED, SKILL_EXECUTE_FAILED
 
@@ -28,7 +28,12 @@ RETRIES = 3
 
 def channel_step_id(target: ChannelTarget) -> str:
     """Stable per channel row, so a replay after the user adds a channel still finds earlier steps."""
-    return f"notify-{target.channel}-{target.id}"
+    return f"notify-{target.channel}-{step_safe(target.id)}"
+
+
+def origin_label(notice: RunNotice) -> str:
+    """The label a user's Telegram channel has when it is the chat the run came from."""
+    return f"telegram:{notice.telegram_chat_id}"
 
 
 def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inngest.Function[Any]:
@@ -69,20 +74,22 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
 
         targets = [ChannelTarget(**raw) for raw in await ctx.step.run("get-user-channels", channels_step)]
 
-        notified: list[str] = []
         from_bot = notice.telegram_chat_id is not None and notice.telegram_message_id is not None
         if from_bot:
-            await ctx.step.run("notify-telegram-origin", notifications.notify_telegram_origin, notice)
-            notified.append("telegram-origin")
-        for target in targets:
-            if from_bot and target.channel == "telegram" and target.address == notice.telegram_chat_id:
-                continue  # that chat already got its message edited
-            await ctx.step.run(channel_step_id(target), notifications.notify_run, notice, target)
-            notified.append(channel_step_id(target))
-        logger.info("run %s: notified %s", run_id, ", ".join(notified) or "no channel")
-        return {"runId": run_id, "status": notice.status, "notified": notified}
+            # The chat that asked sees its "working on it" message turn into the result.
+            await ctx.step.run("notify-telegram-origin", notifications.edit_telegram_origin, notice)
+            targets = [
+                t for t in targets if not (t.channel == "telegram" and t.label == origin_label(notice))
+            ]
+
+        async def send(target: ChannelTarget) -> None:
+            await notifications.send_run_notice(notice, target)
+
+        deliveries = await send_each(ctx, targets, channel_step_id, send)
+        logger.info("run %s: notified %s", run_id, ", ".join(deliveries.sent) or "no channel")
+        return {"runId": run_id, "status": notice.status, "fromBot": from_bot, **deliveries.to_json()}
 
     return notify_completion
 
 
-__all__ = ["FUNCTION_ID", "build_notify_completion", "channel_step_id"]
+__all__ = ["FUNCTION_ID", "build_notify_completion", "channel_step_id", "origin_label"]

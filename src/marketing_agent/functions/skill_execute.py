@@ -22,12 +22,15 @@ run id, which the event API deduplicates.
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import inngest
 
+from marketing_agent.errors import LLMError
 from marketing_agent.functions._common import failure_result, is_permanent
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.events import (
@@ -55,74 +58,89 @@ def failed_event_id(run_id: str) -> str:
     return f"{run_id}-failed"
 
 
-def _output_day(event: inngest.Event) -> datetime:
-    """The run's day for its output key, taken from the event so every replay computes the same key."""
+def _output_day(event: inngest.Event) -> date:
+    """The run's day for its output key, from the event's time so every replay computes the same key."""
     if event.ts > 0:
-        return datetime.fromtimestamp(event.ts / 1000, tz=UTC)
-    return datetime.now(tz=UTC)
+        return datetime.fromtimestamp(event.ts / 1000, tz=UTC).date()
+    return datetime.now(tz=UTC).date()
+
+
+async def _fail_run(ctx: inngest.Context, deps: FunctionDeps, run_id: str, message: str) -> None:
+    """The two failure steps both paths share: record the failure, then announce it."""
+    await ctx.step.run("update-status-failed", deps.services.mark_run_failed, run_id, message)
+    failed = SkillExecuteFailed(run_id=run_id, error=message, retryable=False)
+    await ctx.step.send_event("send-failure-event", failed.to_event(event_id=failed_event_id(run_id)))
+
+
+def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitable[dict[str, Any]]]:
+    """The handler the engine calls after the last retry, with the ``inngest/function.failed`` event."""
+
+    async def on_failure(ctx: inngest.Context) -> dict[str, Any]:
+        original = ctx.event.data.get("event")
+        if not isinstance(original, dict) or not isinstance(original.get("data"), dict):
+            logger.error("skill-execute failure event %s lacks the original event", ctx.event.id)
+            return {"handled": False}
+        data = SkillExecute.from_data(original["data"])
+        error = ctx.event.data.get("error")
+        message = "skill run failed"
+        if isinstance(error, dict):
+            message = str(error.get("message") or error.get("error") or message)
+        logger.warning("skill run %s failed after its retries: %s", data.run_id, message)
+        await _fail_run(ctx, deps, data.run_id, message)
+        return {"handled": True, "runId": data.run_id, "error": message}
+
+    return on_failure
+
+
+def _retry_later(exc: Exception) -> Exception:
+    """The error to raise for a retryable failure: honour the provider's Retry-After when it sent one."""
+    if isinstance(exc, LLMError) and exc.retry_after_seconds:
+        delay = timedelta(seconds=max(1, math.ceil(exc.retry_after_seconds)))
+        return inngest.RetryAfterError(str(exc), delay)
+    return exc
 
 
 def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.Function[Any]:
     services = deps.services
-
-    async def on_failure(ctx: inngest.Context) -> dict[str, Any]:
-        """Runs after the last retry (``inngest/function.failed``): record the failure and announce it."""
-        original = ctx.event.data.get("event")
-        error = ctx.event.data.get("error")
-        if not isinstance(original, dict) or not isinstance(original.get("data"), dict):
-            logger.error("skill-execute on_failure without the original event: %s", ctx.event.id)
-            return {"handled": False}
-        data = SkillExecute.from_data(original["data"])
-        message = "skill run failed"
-        if isinstance(error, dict):
-            message = str(error.get("message") or error.get("error") or message)
-        logger.warning("skill run %s failed after retries: %s", data.run_id, message)
-        await ctx.step.run("update-status-failed", services.mark_run_failed, data.run_id, message)
-        failed = SkillExecuteFailed(run_id=data.run_id, error=message, retryable=False)
-        await ctx.step.send_event(
-            "send-failure-event", failed.to_event(event_id=failed_event_id(data.run_id))
-        )
-        return {"handled": True, "runId": data.run_id}
 
     @client.create_function(
         fn_id=FUNCTION_ID,
         name="Execute skill",
         retries=RETRIES,
         throttle=THROTTLE,
-        on_failure=on_failure,
+        on_failure=build_on_failure(deps),
         trigger=inngest.TriggerEvent(event=SkillExecute.name()),
     )
     async def skill_execute(ctx: inngest.Context) -> dict[str, Any]:
         data = SkillExecute.from_event(ctx.event)
         run_id = data.run_id
 
-        async def fail(error: dict[str, Any]) -> dict[str, Any]:
-            message = str(error["error"])
-            logger.warning("skill run %s failed (not retryable, %s): %s", run_id, error["code"], message)
-            await ctx.step.run("update-status-failed", services.mark_run_failed, run_id, message)
-            failed = SkillExecuteFailed(run_id=run_id, error=message, retryable=False)
-            await ctx.step.send_event("send-failure-event", failed.to_event(event_id=failed_event_id(run_id)))
-            return {"success": False, "runId": run_id, "error": message, "code": error["code"]}
+        async def give_up(failure: dict[str, Any]) -> dict[str, Any]:
+            # Not raising: the run is over and recorded, and raising would fire on_failure a second time.
+            message = str(failure["error"])
+            logger.warning("skill run %s failed (%s, not retryable): %s", run_id, failure["code"], message)
+            await _fail_run(ctx, deps, run_id, message)
+            return {"success": False, "runId": run_id, "error": message, "code": failure["code"]}
 
         proceed = await ctx.step.run("update-status-running", services.mark_run_running, run_id)
         if not proceed:
-            # Cancelled (or already finished by an earlier function run): never resurrect it.
+            # Cancelled, or finished by an earlier function run of the same event: never resurrect it.
             logger.info("skill run %s is no longer runnable; skipping", run_id)
             return {"success": False, "runId": run_id, "skipped": True}
 
         async def client_slug_step() -> dict[str, Any]:
             if data.client_id is None:
-                return {"slug": None}
+                return {"failed": False, "slug": None}
             try:
-                return {"slug": await services.get_client_slug(data.client_id)}
+                return {"failed": False, "slug": await services.get_client_slug(data.client_id)}
             except Exception as exc:
                 if is_permanent(exc):
                     return failure_result(exc)
                 raise
 
         slug_result = await ctx.step.run("get-client-slug", client_slug_step)
-        if slug_result.get("failed"):
-            return await fail(slug_result)
+        if slug_result["failed"]:
+            return await give_up(slug_result)
         client_slug: str | None = slug_result["slug"]
 
         async def execute_step() -> dict[str, Any]:
@@ -134,33 +152,31 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 if is_permanent(exc):
                     return failure_result(exc)
                 logger.warning("skill run %s attempt %d: retryable error: %s", run_id, ctx.attempt, exc)
-                raise
+                raise _retry_later(exc) from exc
             return {"failed": False, **asdict(outcome)}
 
         executed = await ctx.step.run("execute-skill", execute_step)
-        if executed.get("failed"):
-            return await fail(executed)
-        executed.pop("failed")
-        executed["warnings"] = tuple(executed.get("warnings") or ())
-        outcome = SkillOutcome(**executed)
+        if executed["failed"]:
+            return await give_up(executed)
+        outcome = outcome_from_json(executed)
 
         async def save_output_step() -> str:
-            key = keys.output_key(data.skill_name, client_slug, _output_day(ctx.event).date(), run_id)
+            key = keys.output_key(data.skill_name, client_slug, _output_day(ctx.event), run_id)
             await deps.store.put(key, outcome.output.encode("utf-8"))
             return key
 
         output_key: str = await ctx.step.run("save-output", save_output_step)
 
-        output_id: str = await ctx.step.run(
-            "create-output-record",
-            lambda: services.record_output(
+        async def output_record_step() -> str:
+            return await services.record_output(
                 run_id,
                 key=output_key,
                 title=outcome.title,
                 content=outcome.output,
                 output_format=OUTPUT_FORMAT,
-            ),
-        )
+            )
+
+        output_id: str = await ctx.step.run("create-output-record", output_record_step)
         await ctx.step.run("update-status-completed", services.mark_run_completed, run_id, outcome)
         completed = SkillExecuteCompleted(run_id=run_id, output_id=output_id, s3_key=output_key)
         await ctx.step.send_event(
@@ -178,4 +194,17 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
     return skill_execute
 
 
-__all__ = ["FUNCTION_ID", "build_skill_execute", "completed_event_id", "failed_event_id"]
+def outcome_from_json(raw: dict[str, Any]) -> SkillOutcome:
+    fields = {name: raw[name] for name in SkillOutcome.__dataclass_fields__}
+    fields["warnings"] = tuple(fields["warnings"] or ())
+    return SkillOutcome(**fields)
+
+
+__all__ = [
+    "FUNCTION_ID",
+    "build_on_failure",
+    "build_skill_execute",
+    "completed_event_id",
+    "failed_event_id",
+    "outcome_from_json",
+]
