@@ -1,0 +1,115 @@
+"""OpenAI's Chat Completions API through the official SDK; also Ollama, vLLM and llama.cpp servers."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import openai
+
+from marketing_agent.errors import LLMError, LLMFatalError, LLMUnavailable
+from marketing_agent.settings import LLMProviderName
+
+from ._errors import body_field, classify_status
+from ._protocol import LLMRequest, LLMResponse, log_completion
+
+# OpenAI's reasoning models take ``max_completion_tokens`` and reject a temperature other than the
+# default; the other OpenAI models and the compatible servers (Ollama, vLLM, llama.cpp) take ``max_tokens``.
+_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+# Local servers ignore the key, but the SDK refuses to start without one.
+PLACEHOLDER_API_KEY = "not-needed"
+
+
+def is_reasoning_model(model: str) -> bool:
+    return any(model == p or model.startswith(p + "-") for p in _REASONING_PREFIXES)
+
+
+class OpenAIProvider:
+    """OpenAI or any server speaking its Chat Completions API. SDK retries off: the engine retries."""
+
+    def __init__(
+        self,
+        *,
+        default_model: str,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        timeout_seconds: float = 120.0,
+    ) -> None:
+        self._default_model = default_model
+        self._client = openai.AsyncOpenAI(
+            api_key=api_key or PLACEHOLDER_API_KEY, base_url=base_url, max_retries=0, timeout=timeout_seconds
+        )
+
+    @property
+    def name(self) -> LLMProviderName:
+        return LLMProviderName.OPENAI
+
+    @property
+    def default_model(self) -> str:
+        return self._default_model
+
+    async def complete(self, request: LLMRequest) -> LLMResponse:
+        messages: list[dict[str, Any]] = []
+        if request.system_text:
+            # Chat Completions has no cache flag: OpenAI caches long identical prefixes on its own, so
+            # keeping the stable skill text first is all the caching we can do.
+            messages.append({"role": "system", "content": request.system_text})
+        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        kwargs: dict[str, Any] = {"model": request.model, "messages": messages}
+        if is_reasoning_model(request.model):
+            kwargs["max_completion_tokens"] = request.max_tokens
+        else:
+            kwargs["max_tokens"] = request.max_tokens
+            if request.temperature is not None:
+                kwargs["temperature"] = request.temperature
+        started = time.perf_counter()
+        try:
+            completion = await self._client.chat.completions.create(**kwargs)
+        except openai.OpenAIError as exc:
+            raise classify(exc) from exc
+        latency = time.perf_counter() - started
+        if not completion.choices:
+            raise LLMUnavailable("openai answered with no choices", details={"provider": "openai"})
+        choice = completion.choices[0]
+        usage = completion.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        cached = 0
+        if usage and usage.prompt_tokens_details and usage.prompt_tokens_details.cached_tokens:
+            cached = usage.prompt_tokens_details.cached_tokens
+        response = LLMResponse(
+            text=choice.message.content or "",
+            model=completion.model or request.model,
+            provider=self.name,
+            # OpenAI counts cached tokens inside prompt_tokens; split them out (see LLMResponse).
+            input_tokens=max(0, prompt_tokens - cached),
+            output_tokens=usage.completion_tokens if usage else 0,
+            cache_read_input_tokens=cached,
+            stop_reason=choice.finish_reason,
+            latency_seconds=latency,
+        )
+        log_completion(response)
+        return response
+
+    async def aclose(self) -> None:
+        await self._client.close()
+
+
+def classify(exc: openai.OpenAIError) -> LLMError:
+    """Our error for an SDK error, by exception type, HTTP status and the body's ``type``/``code``."""
+    if isinstance(exc, openai.APIStatusError):
+        # The SDK hands over the ``error`` object of the body (or the whole body when there is none).
+        body = exc.body
+        return classify_status(
+            "openai",
+            exc.status_code,
+            error_type=body_field(body, "type") or body_field(body, "error", "type"),
+            error_code=body_field(body, "code") or body_field(body, "error", "code"),
+            headers=exc.response.headers,
+            detail=body_field(body, "message") or body_field(body, "error", "message") or "",
+        )
+    if isinstance(exc, openai.APIConnectionError):  # includes APITimeoutError
+        kind = "timed out" if isinstance(exc, openai.APITimeoutError) else "could not be reached"
+        return LLMUnavailable(f"openai {kind}", details={"provider": "openai"})
+    if isinstance(exc, openai.APIResponseValidationError):
+        return LLMUnavailable("openai sent a response the SDK could not read", details={"provider": "openai"})
+    return LLMFatalError(f"openai client error: {type(exc).__name__}", details={"provider": "openai"})

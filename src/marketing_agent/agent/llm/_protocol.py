@@ -1,0 +1,111 @@
+"""The one interface every LLM provider implements, and the plain records it trades in."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from marketing_agent.settings import LLMProviderName
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class SystemPart:
+    """One block of the system prompt.
+
+    ``cacheable`` marks a block that repeats across calls (a skill's instructions, a client's context):
+    providers with prompt caching cache the prompt up to and including it; the others ignore the flag.
+    """
+
+    text: str
+    cacheable: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass(frozen=True, slots=True)
+class LLMRequest:
+    system: tuple[SystemPart, ...]
+    messages: tuple[Message, ...]
+    model: str
+    max_tokens: int
+    temperature: float | None = None  # None: the provider's default
+
+    @property
+    def system_text(self) -> str:
+        """The system prompt as one string, for providers without separate blocks."""
+        return "\n\n".join(part.text for part in self.system if part.text)
+
+
+@dataclass(frozen=True, slots=True)
+class LLMResponse:
+    """What one call produced.
+
+    Token counts follow Anthropic's meaning for every provider: ``input_tokens`` are the input tokens
+    billed at the base rate, *excluding* those written to or read from the prompt cache, which are counted
+    apart. :attr:`total_input_tokens` is everything the model read.
+    """
+
+    text: str
+    model: str
+    provider: LLMProviderName
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    stop_reason: str | None = None
+    latency_seconds: float = 0.0
+    #: Things the provider had to adjust (e.g. the local model trimming a prompt to fit its window).
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def total_input_tokens(self) -> int:
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
+
+    @property
+    def truncated(self) -> bool:
+        """True when the answer stopped because it reached ``max_tokens``."""
+        return self.stop_reason in {"max_tokens", "length"}
+
+
+@runtime_checkable
+class LLMProvider(Protocol):
+    """An LLM behind one call. Implementations never retry: the engine owns retries.
+
+    ``complete`` raises only :class:`marketing_agent.errors.LLMError` subclasses, classified by the
+    provider's exception type and HTTP status (retryable or not).
+    """
+
+    @property
+    def name(self) -> LLMProviderName: ...
+
+    @property
+    def default_model(self) -> str:
+        """The model used when neither the run nor the skill picks one (``LLM_MODEL`` or the built-in)."""
+        ...
+
+    async def complete(self, request: LLMRequest) -> LLMResponse: ...
+
+    async def aclose(self) -> None: ...
+
+
+def log_completion(response: LLMResponse) -> None:
+    """The one log line per LLM call: model, tokens and latency (never the prompt or a key)."""
+    logger.info(
+        "llm call provider=%s model=%s input_tokens=%d output_tokens=%d cache_write=%d cache_read=%d "
+        "stop=%s latency=%.2fs",
+        response.provider.value,
+        response.model,
+        response.input_tokens,
+        response.output_tokens,
+        response.cache_creation_input_tokens,
+        response.cache_read_input_tokens,
+        response.stop_reason,
+        response.latency_seconds,
+    )
