@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -184,7 +184,7 @@ class TestObjectStoreContract:
 
     @pytest.mark.parametrize("key", INVALID_KEYS)
     async def test_invalid_keys_are_refused_by_every_method(self, store: ObjectStore, key: str) -> None:
-        calls = [
+        calls: list[Callable[[], Awaitable[object]]] = [
             lambda: store.put(key, b"x"),
             lambda: store.get(key),
             lambda: store.exists(key),

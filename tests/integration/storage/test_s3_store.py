@@ -73,7 +73,7 @@ async def test_open_object_store_builds_an_s3_store_from_settings(
         s3_endpoint_url=moto_endpoint.url,
         s3_region=moto_endpoint.region,
         aws_access_key_id=moto_endpoint.access_key_id,
-        aws_secret_access_key=moto_endpoint.secret_access_key,  # type: ignore[arg-type]
+        aws_secret_access_key=moto_endpoint.secret_access_key,
     )
     store = open_object_store(settings)
     assert isinstance(store, S3ObjectStore)
