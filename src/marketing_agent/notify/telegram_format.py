@@ -1,0 +1,112 @@
+"""Telegram text in HTML parse mode: escaping, length limits and splitting.
+
+We use HTML rather than MarkdownV2 because its escaping is three characters (``& < >``) instead of
+eighteen, which leaves far less room for a message Telegram refuses with "can't parse entities".
+Telegram counts a message's length in UTF-16 code units *after* parsing the markup; the helpers here
+count the same way so an emoji-heavy text never overshoots.
+"""
+
+from __future__ import annotations
+
+import html
+
+from marketing_agent.notify._message import Notification
+
+MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024
+ELLIPSIS = "…"
+
+
+def escape_html(text: str) -> str:
+    """Escape text for Telegram's HTML parse mode (quotes too, so it is safe inside attributes)."""
+    return html.escape(text, quote=True)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut plain text to at most ``limit`` UTF-16 units, ending with an ellipsis when cut."""
+    if utf16_len(text) <= limit:
+        return text
+    budget = limit - utf16_len(ELLIPSIS)
+    out: list[str] = []
+    used = 0
+    for char in text:
+        size = utf16_len(char)
+        if used + size > budget:
+            break
+        out.append(char)
+        used += size
+    return "".join(out).rstrip() + ELLIPSIS
+
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split plain text into chunks of at most ``limit`` UTF-16 units.
+
+    Cuts at a paragraph break, else a line break, else a space, else anywhere, so a long output reads
+    naturally across messages. Empty text gives no chunks.
+    """
+    chunks: list[str] = []
+    rest = text
+    while rest:
+        if utf16_len(rest) <= limit:
+            chunks.append(rest)
+            break
+        head = _prefix_within(rest, limit)
+        cut = _best_cut(head)
+        chunks.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip("\n ")
+    return [chunk for chunk in chunks if chunk]
+
+
+def _prefix_within(text: str, limit: int) -> str:
+    used = 0
+    for index, char in enumerate(text):
+        used += utf16_len(char)
+        if used > limit:
+            return text[:index]
+    return text
+
+
+def _best_cut(head: str) -> int:
+    # Prefer a natural boundary, but not one so early that the chunk is mostly empty.
+    floor = len(head) // 2
+    for separator in ("\n\n", "\n", " "):
+        position = head.rfind(separator)
+        if position > floor:
+            return position + len(separator)
+    return len(head)
+
+
+def render_notification_html(message: Notification, *, limit: int = MESSAGE_LIMIT) -> str:
+    """A notification as Telegram HTML: bold title, fields, preview, then a link to the full output."""
+    head = f"<b>{escape_html(truncate(message.title, 256))}</b>"
+    fields = "".join(
+        f"\n<i>{escape_html(name)}:</i> {escape_html(truncate(value, 200))}"
+        for name, value in message.fields.items()
+    )
+    link = ""
+    if message.link:
+        link = f'\n\n<a href="{escape_html(message.link)}">Open the full output</a>'
+    # The preview gets what is left; escaping only adds markup that Telegram strips before counting,
+    # so counting the plain text against the remaining budget is exact enough and never over.
+    fixed = utf16_len(html.unescape(_strip_tags(head + fields + link))) + 2
+    preview = truncate(message.body.strip(), max(limit - fixed, 0))
+    body = f"\n\n{escape_html(preview)}" if preview else ""
+    return head + fields + body + link
+
+
+def _strip_tags(markup: str) -> str:
+    out: list[str] = []
+    inside = False
+    for char in markup:
+        if char == "<":
+            inside = True
+        elif char == ">":
+            inside = False
+        elif not inside:
+            out.append(char)
+    return "".join(out)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import html
+
+import pytest
+
+from marketing_agent.notify import Notification, NotificationKind
+from marketing_agent.notify.telegram_format import (
+    MESSAGE_LIMIT,
+    escape_html,
+    render_notification_html,
+    split_text,
+    truncate,
+    utf16_len,
+)
+from support.fake_telegram import parse_html
+
+
+def test_escape_html_escapes_markup_and_quotes() -> None:
+    assert escape_html('<b>Tom & "Jerry"</b>') == "&lt;b&gt;Tom &amp; &quot;Jerry&quot;&lt;/b&gt;"
+
+
+def test_utf16_len_counts_astral_characters_twice() -> None:
+    assert utf16_len("abc") == 3
+    assert utf16_len("🚀") == 2
+
+
+def test_truncate_keeps_short_text_and_ends_cut_text_with_ellipsis() -> None:
+    assert truncate("short", 10) == "short"
+    cut = truncate("word " * 50, 20)
+    assert utf16_len(cut) <= 20
+    assert cut.endswith("…")
+
+
+def test_truncate_never_splits_a_surrogate_pair() -> None:
+    cut = truncate("🚀" * 10, 6)
+    assert cut == "🚀🚀…"
+
+
+def test_split_text_prefers_paragraph_breaks_and_respects_limit() -> None:
+    paragraphs = [f"Paragraph {i}. " + "x" * 900 for i in range(8)]
+    text = "\n\n".join(paragraphs)
+    chunks = split_text(text)
+    assert all(utf16_len(chunk) <= MESSAGE_LIMIT for chunk in chunks)
+    assert len(chunks) == 2
+    assert chunks[0].endswith("x")
+    assert chunks[1].startswith("Paragraph")
+    assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
+
+
+def test_split_text_cuts_a_text_without_spaces_anywhere() -> None:
+    chunks = split_text("a" * 10_000, 4096)
+    assert [len(chunk) for chunk in chunks] == [4096, 4096, 1808]
+
+
+def test_split_text_of_empty_text_is_empty() -> None:
+    assert split_text("") == []
+
+
+def test_rendered_notification_is_valid_telegram_html() -> None:
+    message = Notification(
+        kind=NotificationKind.RUN_COMPLETED,
+        title="Homepage <copy> & more",
+        body="Use <script> tags & ampersands",
+        link="https://example.com/outputs/1?a=1&b=2",
+        run_id="run_1",
+        fields={"skill": "copywriting"},
+    )
+    markup = render_notification_html(message)
+    text = parse_html(markup)  # raises like Telegram on markup it would refuse
+    assert "Homepage <copy> & more" in text
+    assert "Use <script> tags & ampersands" in text
+    assert 'href="https://example.com/outputs/1?a=1&amp;b=2"' in markup
+
+
+@pytest.mark.parametrize("body", ["<&>" * 3000, "🚀" * 5000, "plain " * 2000])
+def test_rendered_notification_fits_one_message(body: str) -> None:
+    message = Notification(kind=NotificationKind.ALERT, title="t", body=body, link="https://x.example")
+    markup = render_notification_html(message)
+    assert utf16_len(parse_html(markup)) <= MESSAGE_LIMIT
+    assert html.unescape(markup).count("Open the full output") == 1
