@@ -22,12 +22,15 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
 from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
 from marketing_agent.errors import SkillInvalid
+
+if TYPE_CHECKING:
+    from marketing_agent.storage import ObjectStore
 
 __all__ = [
     "MAX_DESCRIPTION_CHARS",
@@ -48,9 +51,11 @@ logger = logging.getLogger(__name__)
 
 MAX_NAME_CHARS = 64
 MAX_DESCRIPTION_CHARS = 1024
+# Same as ``storage.keys.SKILLS_ROOT`` (a test keeps them equal); not imported so that loading skills does not
+# pull in the S3 client.
+STORAGE_PREFIX = "skills/"
 # Every file of a skill ends up in an LLM prompt; anything this large is a mistake, not a skill.
 MAX_FILE_BYTES = 256 * 1024
-STORAGE_PREFIX = "skills/"
 
 SKILL_FILE = "SKILL.md"
 RULES_FILE = "RULES.md"
@@ -71,8 +76,7 @@ class _StoredObject(Protocol):
 class SkillStore(Protocol):
     """The two calls of ``marketing_agent.storage.ObjectStore`` the loader needs.
 
-    Typed structurally so any ``ObjectStore`` (local folder, S3, in-memory) fits without this module
-    importing the storage package.
+    Any ``ObjectStore`` (local folder, S3, in-memory) fits; so does a two-method fake in a test.
     """
 
     async def list(self, prefix: str, /) -> Sequence[_StoredObject]: ...
@@ -283,7 +287,7 @@ def _load_directory(skills_dir: Path) -> tuple[list[Skill], list[SkillLoadError]
     return _load_tree(skills_dir, str(skills_dir), SkillSource.DIRECTORY)
 
 
-async def _load_storage(store: SkillStore) -> tuple[list[Skill], list[SkillLoadError]]:
+async def _load_storage(store: ObjectStore | SkillStore) -> tuple[list[Skill], list[SkillLoadError]]:
     """Skills stored as ``skills/<name>/SKILL.md`` (+ ``RULES.md``, ``references/…``)."""
     by_folder: dict[str, list[str]] = {}
     for info in await store.list(STORAGE_PREFIX):
@@ -392,7 +396,9 @@ class SkillCatalog:
         return [self.skills[name] for _, name in scored[:limit]]
 
 
-async def load_skill_catalog(skills_dir: Path | None = None, store: SkillStore | None = None) -> SkillCatalog:
+async def load_skill_catalog(
+    skills_dir: Path | None = None, store: ObjectStore | SkillStore | None = None
+) -> SkillCatalog:
     """Load built-ins, then ``skills_dir``, then ``store``'s ``skills/``; later sources override by name."""
     catalog = SkillCatalog()
     sources: list[tuple[list[Skill], list[SkillLoadError]]] = [await asyncio.to_thread(_load_builtin)]

@@ -340,3 +340,18 @@ async def test_suggest_ranks_by_keywords_name_and_description(tmp_path: Path) ->
     assert catalog.suggest("the weather is nice") == []
     assert catalog.suggest("") == []
     assert catalog.suggest("seo", limit=0) == []
+
+
+async def test_the_real_in_memory_object_store_works_as_a_source() -> None:
+    from marketing_agent.agent.skills import STORAGE_PREFIX
+    from marketing_agent.storage import MemoryObjectStore, keys
+
+    assert STORAGE_PREFIX == keys.SKILLS_ROOT
+    store = MemoryObjectStore()
+    await store.put(keys.skill_file_key("house-tone", "SKILL.md"), skill_md("house-tone").encode())
+    await store.put(keys.skill_file_key("house-tone", "references/words.md"), b"# Words\n")
+    catalog = await load_skill_catalog(store=store)
+    skill = catalog.get("house-tone")
+    assert skill is not None
+    assert skill.source is SkillSource.STORAGE
+    assert skill.references == (("references/words.md", "# Words"),)
