@@ -11,10 +11,16 @@ import tempfile
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from marketing_agent.errors import InvalidStorageKey, ObjectNotFound, StorageError
 from marketing_agent.storage import keys
-from marketing_agent.storage._protocol import DEFAULT_CONTENT_TYPE, STREAM_CHUNK_SIZE, ObjectInfo
+from marketing_agent.storage._protocol import (
+    DEFAULT_CONTENT_TYPE,
+    STREAM_CHUNK_SIZE,
+    ObjectInfo,
+    check_expiry,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,16 +43,17 @@ class LocalObjectStore:
 
     # --- paths ------------------------------------------------------------------------------------
     def _path(self, key: str) -> Path:
+        """The file of ``key`` after the key rules; pure (no I/O), so it may run on the event loop."""
         keys.validate_key(key)
-        path = self.root.joinpath(*key.split("/"))
-        # Defence in depth against symlinks inside the root that point elsewhere.
-        resolved_root = self.root.resolve()
-        if not path.resolve().is_relative_to(resolved_root):
+        return self.root.joinpath(*key.split("/"))
+
+    def _confine(self, key: str, path: Path) -> None:
+        """Refuse a path that a symlink inside the root leads outside it (does I/O: call in a thread)."""
+        if not path.resolve().is_relative_to(self.root.resolve()):
             raise InvalidStorageKey(
                 f"invalid storage key {key!r}: resolves outside the storage root",
                 details={"key": key, "reason": "resolves outside the storage root"},
             )
-        return path
 
     # --- writes -----------------------------------------------------------------------------------
     async def put(self, key: str, data: bytes, *, content_type: str = DEFAULT_CONTENT_TYPE) -> None:
@@ -54,6 +61,7 @@ class LocalObjectStore:
         await asyncio.to_thread(self._write, key, path, bytes(data))
 
     def _write(self, key: str, path: Path, data: bytes) -> None:
+        self._confine(key, path)
         for attempt in range(3):
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +93,7 @@ class LocalObjectStore:
         await asyncio.to_thread(self._delete, key, path)
 
     def _delete(self, key: str, path: Path) -> None:
+        self._confine(key, path)
         try:
             path.unlink(missing_ok=True)
         except IsADirectoryError:
@@ -105,8 +114,8 @@ class LocalObjectStore:
         path = self._path(key)
         return await asyncio.to_thread(self._read, key, path)
 
-    @staticmethod
-    def _read(key: str, path: Path) -> bytes:
+    def _read(self, key: str, path: Path) -> bytes:
+        self._confine(key, path)
         try:
             return path.read_bytes()
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
@@ -116,7 +125,11 @@ class LocalObjectStore:
 
     async def exists(self, key: str) -> bool:
         path = self._path(key)
-        return await asyncio.to_thread(path.is_file)
+        return await asyncio.to_thread(self._is_file, key, path)
+
+    def _is_file(self, key: str, path: Path) -> bool:
+        self._confine(key, path)
+        return path.is_file()
 
     async def list(self, prefix: str) -> builtins.list[ObjectInfo]:
         keys.validate_prefix(prefix)
@@ -149,12 +162,17 @@ class LocalObjectStore:
 
     async def download_url(self, key: str, expires_in: int = 3600) -> str | None:
         self._path(key)  # same validation as every other call
+        check_expiry(expires_in)
         return None
+
+    def _open(self, key: str, path: Path) -> BinaryIO:
+        self._confine(key, path)
+        return path.open("rb")
 
     async def stream(self, key: str) -> AsyncIterator[bytes]:
         path = self._path(key)
         try:
-            handle = await asyncio.to_thread(path.open, "rb")
+            handle = await asyncio.to_thread(self._open, key, path)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise ObjectNotFound(f"no object {key!r}", details={"key": key}) from exc
         except OSError as exc:

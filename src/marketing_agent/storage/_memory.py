@@ -9,7 +9,12 @@ from datetime import UTC, datetime
 
 from marketing_agent.errors import ObjectNotFound
 from marketing_agent.storage import keys
-from marketing_agent.storage._protocol import DEFAULT_CONTENT_TYPE, STREAM_CHUNK_SIZE, ObjectInfo
+from marketing_agent.storage._protocol import (
+    DEFAULT_CONTENT_TYPE,
+    STREAM_CHUNK_SIZE,
+    ObjectInfo,
+    check_expiry,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +57,7 @@ class MemoryObjectStore:
 
     async def download_url(self, key: str, expires_in: int = 3600) -> str | None:
         keys.validate_key(key)
+        check_expiry(expires_in)
         return None
 
     def content_type(self, key: str) -> str:

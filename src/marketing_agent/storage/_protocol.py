@@ -14,6 +14,12 @@ DEFAULT_CONTENT_TYPE = "text/markdown; charset=utf-8"
 STREAM_CHUNK_SIZE = 64 * 1024
 
 
+def check_expiry(expires_in: int) -> None:
+    """``download_url``'s argument rule, shared so every store refuses the same values."""
+    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 1:
+        raise ValueError(f"expires_in must be a positive number of seconds, got {expires_in!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectInfo:
     """One stored object as :meth:`ObjectStore.list` reports it."""

@@ -15,7 +15,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from marketing_agent.errors import ObjectNotFound, StorageError
 from marketing_agent.storage import keys
-from marketing_agent.storage._protocol import DEFAULT_CONTENT_TYPE, STREAM_CHUNK_SIZE, ObjectInfo
+from marketing_agent.storage._protocol import (
+    DEFAULT_CONTENT_TYPE,
+    STREAM_CHUNK_SIZE,
+    ObjectInfo,
+    check_expiry,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_s3.client import S3Client
@@ -158,8 +163,7 @@ class S3ObjectStore:
 
     async def download_url(self, key: str, expires_in: int = 3600) -> str | None:
         full = self._full(key)
-        if expires_in <= 0:
-            raise ValueError("expires_in must be positive")
+        check_expiry(expires_in)
         url: str = await self._call(
             "presign",
             key,

@@ -176,6 +176,14 @@ class TestObjectStoreContract:
         else:
             assert url is None  # the API serves the bytes itself through stream()
 
+    @pytest.mark.parametrize("expires_in", [0, -5])
+    async def test_download_url_refuses_a_non_positive_expiry(
+        self, store: ObjectStore, expires_in: int
+    ) -> None:
+        await store.put("a.md", b"x")
+        with pytest.raises(ValueError, match="expires_in"):
+            await store.download_url("a.md", expires_in=expires_in)
+
     async def test_concurrent_writes_to_one_key_leave_one_whole_object(self, store: ObjectStore) -> None:
         versions = [bytes([n]) * 50_000 for n in range(8)]
         await asyncio.gather(*(store.put("race.md", v) for v in versions))
