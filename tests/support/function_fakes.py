@@ -69,7 +69,7 @@ class FakeServices:
     stuck_alerts: list[AlertRecord] = field(default_factory=list)
     calls: list[tuple[str, Any]] = field(default_factory=list)
 
-    async def mark_run_running(self, run_id: str) -> bool:
+    async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
         self.calls.append(("mark_run_running", run_id))
         run = self.runs[run_id]
         if run.status in {"completed", "failed", "cancelled"}:

@@ -72,8 +72,11 @@ class AlertRecord:
 class RunServices(Protocol):
     """The skill-run use cases (``marketing_agent.services``); each call is idempotent."""
 
-    async def mark_run_running(self, run_id: str) -> bool:
-        """True when the run may proceed; False when it was cancelled or already finished."""
+    async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
+        """True when the run may proceed; False when it was cancelled or already finished.
+
+        ``engine_run_id`` links the skill run to the engine's function run carrying it out.
+        """
         ...
 
     async def get_client_slug(self, client_id: str) -> str: ...

@@ -122,7 +122,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             await _fail_run(ctx, deps, run_id, message)
             return {"success": False, "runId": run_id, "error": message, "code": failure["code"]}
 
-        proceed = await ctx.step.run("update-status-running", services.mark_run_running, run_id)
+        proceed = await ctx.step.run("update-status-running", services.mark_run_running, run_id, ctx.run_id)
         if not proceed:
             # Cancelled, or finished by an earlier function run of the same event: never resurrect it.
             logger.info("skill run %s is no longer runnable; skipping", run_id)

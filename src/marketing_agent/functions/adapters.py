@@ -1,0 +1,229 @@
+"""The real implementations of the functions' dependency protocols, over ``services`` and ``notify``.
+
+Each method is one use case (plus the translation of its frozen record into the functions' JSON-safe
+records), so the steps stay one call each.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+from datetime import timedelta
+
+from marketing_agent import services
+from marketing_agent.errors import ClientNotFound, ConfigError, NotificationRejected
+from marketing_agent.functions.deps import AlertRecord, ChannelTarget, RunNotice, SkillOutcome
+from marketing_agent.notify import (
+    AlertMessage,
+    ChannelAddress,
+    ChannelKind,
+    Notification,
+    NotifierRegistry,
+    parse_alert_channel,
+    run_completed_notification,
+    run_failed_notification,
+)
+from marketing_agent.services import Database
+from marketing_agent.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+#: Edits the bot's "working on it" message for a run that came from Telegram (the bot's helper).
+TelegramOriginEditor = Callable[[RunNotice], Awaitable[None]]
+
+
+def _uuid(value: str) -> uuid.UUID:
+    return uuid.UUID(value)
+
+
+def _alert_record(alert: services.Alert, title: str) -> AlertRecord:
+    link = alert.details.get("link")
+    return AlertRecord(
+        id=str(alert.id),
+        kind=alert.kind,
+        title=title,
+        message=alert.message,
+        links=(str(link),) if link else (),
+    )
+
+
+def telegram_origin(options: dict[str, object] | None) -> tuple[str | None, int | None]:
+    """The chat and "working on it" message of a run the bot started (``options.telegram``)."""
+    origin = (options or {}).get("telegram")
+    if not isinstance(origin, dict):
+        return None, None
+    chat, message = origin.get("chatId"), origin.get("messageId")
+    if chat is None or not isinstance(message, int):
+        return None, None
+    return str(chat), message
+
+
+class DatabaseRunServices:
+    """:class:`~marketing_agent.functions.deps.RunServices` over the app database."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+
+    async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
+        run = await services.mark_run_running(self._db, run_id, engine_run_id=engine_run_id)
+        return not run.status.is_terminal
+
+    async def get_client_slug(self, client_id: str) -> str:
+        slug = await services.get_client_slug(self._db, client_id)
+        if slug is None:
+            raise ClientNotFound(f"client {client_id} not found")
+        return slug
+
+    async def record_output(
+        self, run_id: str, *, key: str, title: str, content: str, output_format: str
+    ) -> str:
+        output = await services.record_output(
+            self._db, run_id, storage_key=key, title=title, content=content, format=output_format
+        )
+        return str(output.id)
+
+    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> None:
+        await services.mark_run_completed(
+            self._db,
+            run_id,
+            tokens_input=outcome.tokens_in,
+            tokens_output=outcome.tokens_out,
+            cost_usd=outcome.cost_usd,
+            model=outcome.model,
+            warnings=outcome.warnings,
+        )
+
+    async def mark_run_failed(self, run_id: str, error: str) -> None:
+        await services.mark_run_failed(self._db, run_id, error)
+
+    async def get_run_notice(self, run_id: str) -> RunNotice:
+        run = await services.get_skill_run(self._db, _uuid(run_id))
+        chat, message = telegram_origin(run.options)
+        return RunNotice(
+            run_id=str(run.id),
+            user_id=str(run.user_id),
+            skill_name=run.skill_name,
+            status=run.status.value,
+            title=run.output.title if run.output else None,
+            preview=run.output.preview if run.output else None,
+            output_id=str(run.output.id) if run.output else None,
+            error=run.error_message,
+            telegram_chat_id=chat,
+            telegram_message_id=message,
+        )
+
+    async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:
+        channels = await services.list_user_channels(self._db, _uuid(user_id))
+        return [
+            ChannelTarget(
+                id=str(channel.id),
+                channel=channel.channel,
+                label=ChannelAddress(ChannelKind(channel.channel), channel.address).display_name,
+            )
+            for channel in channels
+        ]
+
+    async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
+        outcome = await services.process_feedback(self._db, feedback_id)
+        if not outcome.alert_created or outcome.alert is None:
+            return None
+        average = f"{outcome.recent_average:.2f}" if outcome.recent_average is not None else "n/a"
+        title = f"Skill {outcome.skill_name} is rated low (recent average {average}/5)"
+        record = _alert_record(outcome.alert, title)
+        metrics = f"{self._settings.api_url}/api/v1/skills/{outcome.skill_name}/metrics"
+        return replace(record, links=(*record.links, metrics))
+
+    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
+        report = await services.alert_stuck_runs(
+            self._db, timedelta(seconds=threshold_seconds), api_url=self._settings.api_url
+        )
+        return [
+            _alert_record(alert, f"Skill run {alert.details.get('runId', '?')} is stuck in running")
+            for alert in report.new_alerts
+        ]
+
+
+class ChannelNotifications:
+    """:class:`~marketing_agent.functions.deps.Notifications` over the notify channels.
+
+    Addresses (and webhook secrets) are looked up inside the sending step, never returned from a step.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        registry: NotifierRegistry,
+        *,
+        telegram_origin_editor: TelegramOriginEditor | None = None,
+    ) -> None:
+        self._settings = settings
+        self._db = db
+        self._registry = registry
+        self._edit_origin = telegram_origin_editor
+
+    def _notification(self, notice: RunNotice) -> Notification:
+        api = self._settings.api_url
+        if notice.status == "completed" and notice.output_id is not None:
+            return run_completed_notification(
+                run_id=notice.run_id,
+                skill=notice.skill_name,
+                title=notice.title or f"{notice.skill_name} output",
+                preview=notice.preview or "",
+                link=f"{api}/api/v1/outputs/{notice.output_id}/content",
+            )
+        return run_failed_notification(
+            run_id=notice.run_id,
+            skill=notice.skill_name,
+            error=notice.error or f"the run is {notice.status}",
+            link=f"{api}/api/v1/runs/{notice.run_id}",
+        )
+
+    async def send_run_notice(self, notice: RunNotice, target: ChannelTarget) -> None:
+        channels = await services.list_user_channels(self._db, _uuid(notice.user_id))
+        channel = next((c for c in channels if str(c.id) == target.id), None)
+        if channel is None:
+            raise NotificationRejected(f"channel {target.label} was removed or disabled")
+        address = ChannelAddress(ChannelKind(channel.channel), channel.address, secret=channel.secret)
+        await self._registry.send(self._notification(notice), address)
+
+    async def edit_telegram_origin(self, notice: RunNotice) -> None:
+        if self._edit_origin is not None:
+            await self._edit_origin(notice)
+            return
+        # Without the bot's editor, answer in the same chat with a new message.
+        if notice.telegram_chat_id is None:
+            return
+        address = ChannelAddress(ChannelKind.TELEGRAM, notice.telegram_chat_id)
+        await self._registry.send(self._notification(notice), address)
+
+    def _alert_entries(self) -> list[tuple[int, ChannelAddress]]:
+        entries: list[tuple[int, ChannelAddress]] = []
+        for index, entry in enumerate(self._settings.alert_channels):
+            try:
+                entries.append((index, parse_alert_channel(entry, self._settings)))
+            except ConfigError as exc:
+                logger.error("ALERT_CHANNELS entry %d ignored: %s", index, exc.message)
+        return entries
+
+    def alert_targets(self) -> Sequence[ChannelTarget]:
+        return [
+            ChannelTarget(id=str(index), channel=address.kind.value, label=address.display_name)
+            for index, address in self._alert_entries()
+        ]
+
+    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        address = dict(self._alert_entries()).get(int(target.id))
+        if address is None or address.display_name != target.label:
+            raise NotificationRejected(f"alert channel {target.label} is no longer configured")
+        message = AlertMessage(
+            key=alert.kind,
+            title=alert.title,
+            message="\n".join([alert.message, *alert.links]),
+            link=alert.links[0] if alert.links else None,
+        )
+        await self._registry.send(message.to_notification(), address)
+        await services.mark_alert_delivered(self._db, alert.id, target.label)
