@@ -27,6 +27,20 @@ logger = logging.getLogger(__name__)
 _TMP_PREFIX = ".tmp-"  # keys.validate_key refuses dot-segments, so a temp file can never be an object
 
 
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable; not every platform can open a folder, which is fine to skip."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
 class LocalObjectStore:
     """Objects are files under ``root``; the key is the relative path.
 
@@ -66,11 +80,12 @@ class LocalObjectStore:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._write_atomic(path, data)
+                logger.debug("stored %s (%d bytes)", key, len(data))
                 return
-            except FileNotFoundError:
+            except FileNotFoundError as exc:
                 # A concurrent delete pruned the (empty) folder between mkdir and the write: try again.
                 if attempt == 2:
-                    raise
+                    raise StorageError(f"cannot write {key!r}: {exc.strerror or exc}") from exc
             except OSError as exc:
                 raise StorageError(f"cannot write {key!r}: {exc.strerror or exc}") from exc
 
@@ -87,6 +102,7 @@ class LocalObjectStore:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
             raise
+        _fsync_folder(path.parent)
 
     async def delete(self, key: str) -> None:
         path = self._path(key)
