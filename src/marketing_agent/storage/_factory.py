@@ -62,7 +62,10 @@ def open_object_store(settings: Settings) -> ObjectStore:
             )
         except (MarketingAgentError, ValueError) as exc:
             message = getattr(exc, "message", str(exc))
-            raise ConfigError(f"STORAGE_URL {_redacted(url)!r}: {message}") from exc
+            raise ConfigError(
+                f"cannot open STORAGE_URL {_redacted(url)!r}: {message} (check the URL, S3_ENDPOINT_URL "
+                "and S3_REGION)"
+            ) from exc
         logger.info(
             "object storage: S3 bucket %s prefix %r endpoint %s",
             store.bucket,
