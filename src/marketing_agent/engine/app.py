@@ -1,0 +1,37 @@
+"""``create_engine_app(config)``: the engine as one ASGI app whose lifespan runs workers, cron and sync."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount
+
+from .api import routes
+from .config import EngineConfig
+from .flow import RunStartGate, StepClaimGate
+from .gql import EngineGraphQL
+from .service import EngineService
+
+log = logging.getLogger(__name__)
+
+
+def create_engine_app(
+    config: EngineConfig, *, start_gate: RunStartGate | None = None, claim_gate: StepClaimGate | None = None
+) -> Starlette:
+    service = EngineService(config, start_gate=start_gate, claim_gate=claim_gate)
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        log.info("engine started on %s (store %s)", f"{config.host}:{config.port}", config.database_url.split("@")[-1])
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = Starlette(routes=[*routes, Mount("/v0/gql", app=EngineGraphQL(service))], lifespan=lifespan)
+    app.state.engine = service
+    return app

@@ -1,0 +1,98 @@
+"""``marketing-agent engine``: run the engine server; ``marketing-agent engine sync URL``: sync an app."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import urllib.error
+import urllib.request
+from typing import Annotated
+
+import typer
+
+from .config import EngineConfig
+from .errors import EngineConfigError
+
+engine_app = typer.Typer(help="The durable execution engine (Inngest SDK protocol).", no_args_is_help=False)
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@engine_app.callback(invoke_without_command=True)
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8288,
+    db: Annotated[str | None, typer.Option("--db", help="sqlite:///path or postgresql://… (env ENGINE_DATABASE_URL).")] = None,
+    app: Annotated[list[str] | None, typer.Option("--app", help="App URL to sync at start (repeatable).")] = None,
+    event_key: Annotated[list[str] | None, typer.Option("--event-key", help="Accepted event key (production).")] = None,
+    signing_key: Annotated[str | None, typer.Option("--signing-key", help="signkey-<env>-<hex> (production).")] = None,
+    dev: Annotated[bool, typer.Option("--dev/--no-dev", help="Dev mode: any event key, no signing.")] = True,
+    fast_retries: Annotated[bool, typer.Option("--fast-retries", help="Retry after 0.1 s … 2 s (tests, demos).")] = False,
+    log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
+) -> None:
+    """Run the engine server (default http://127.0.0.1:8288, SQLite file ./.marketing-agent/engine.db)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    database_url = db or os.environ.get("ENGINE_DATABASE_URL") or "sqlite:///./.marketing-agent/engine.db"
+    try:
+        config = EngineConfig(
+            database_url=database_url, host=host, port=port, dev=dev, event_keys=tuple(event_key or ()),
+            signing_key=signing_key or os.environ.get("ENGINE_SIGNING_KEY") or None,
+            app_urls=tuple(app or ()), fast_retries=fast_retries,
+        )  # fmt: skip
+    except EngineConfigError as exc:
+        _fail(str(exc))
+        return
+    import uvicorn
+
+    from .app import create_engine_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        uvicorn.run(create_engine_app(config), host=host, port=port, log_level=log_level.lower(),
+                    access_log=False)  # fmt: skip
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc}")
+
+
+@engine_app.command()
+def sync(
+    url: Annotated[str, typer.Argument(help="The app's serve URL, e.g. http://127.0.0.1:8000/api/inngest.")],
+    engine: Annotated[str, typer.Option(help="The running engine.")] = "http://127.0.0.1:8288",
+) -> None:
+    """Ask a running engine to sync an app."""
+    if not url.startswith(("http://", "https://")):
+        _fail("URL must start with http:// or https://")
+    req = urllib.request.Request(
+        engine.rstrip("/") + "/v1/apps/sync", data=json.dumps({"url": url}).encode(),
+        headers={"content-type": "application/json"}, method="POST",
+    )  # fmt: skip
+    try:
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 (the URL is the operator's)
+            body = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        try:
+            message = json.loads(exc.read()).get("error")
+        except ValueError:
+            message = str(exc)
+        typer.echo(f"error: sync failed: {message}", err=True)
+        raise typer.Exit(code=1) from exc
+    except (urllib.error.URLError, OSError) as exc:
+        _fail(f"engine at {engine} is unreachable: {exc}")
+        return
+    typer.echo(f"synced app {body['data'].get('app_id')} from {url}")
+
+
+def main() -> None:  # pragma: no cover - convenience entry point: python -m marketing_agent.engine.cli
+    engine_app(prog_name="marketing-agent engine")
+    sys.exit(0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

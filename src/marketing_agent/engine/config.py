@@ -1,0 +1,106 @@
+"""Engine settings: one frozen dataclass, built once by the caller (CLI, ``marketing-agent up``, tests)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from .errors import EngineConfigError
+
+DEFAULT_DATABASE_URL = "sqlite:///./.marketing-agent/engine.db"
+
+# Inngest's retry table (pkg/backoff): seconds before retry n (0-based); the last entry repeats.
+INNGEST_BACKOFF_TABLE: tuple[float, ...] = (15, 30, 60, 120, 300, 600, 1200, 2400, 3600, 7200)
+INNGEST_BACKOFF_JITTER = 30.0
+# The fast schedule (dev and tests): 0.1 s, 0.2 s, 0.4 s … capped at 2 s, jitter up to 50 ms.
+FAST_BACKOFF_TABLE: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0)
+FAST_BACKOFF_JITTER = 0.05
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Everything the engine reads. No environment access after construction (see :meth:`from_env`)."""
+
+    #: ``sqlite:///path`` (WAL, one engine process) or ``postgresql://…`` (several processes may share it).
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8288
+    #: Dev mode: any event key accepted, no request signing (the SDK apps run with ``INNGEST_DEV=1``).
+    dev: bool = True
+    #: Accepted event keys in production mode (``/e/{key}`` answers 401 for any other key).
+    event_keys: tuple[str, ...] = ()
+    #: ``signkey-<env>-<hex>``: requests to apps are signed and their responses verified (production mode).
+    signing_key: str | None = None
+    #: App URLs (``http://host:port/api/inngest``) synced at start; retried until they answer.
+    app_urls: tuple[str, ...] = ()
+    #: Use the short retry schedule (0.1 s … 2 s) instead of Inngest's 15 s … 2 h table.
+    fast_retries: bool = False
+    #: Optional explicit backoff table in seconds (overrides both schedules when set).
+    backoff_table: tuple[float, ...] | None = None
+    #: Steps executing at once in this process (HTTP calls in flight to apps).
+    max_concurrency: int = 256
+    #: Lease on a claimed queue item; a process that stops heart-beating loses its items after this long.
+    lease_seconds: float = 15.0
+    #: Safety-net poll when idle (LISTEN/NOTIFY and in-process wake-ups do the hot path).
+    poll_interval: float = 1.0
+    #: Timeout for one HTTP call to an app (Inngest's step timeout is 2 h).
+    request_timeout: float = 7200.0
+    #: Give sync-at-start this long for an app to answer before logging and giving up.
+    sync_timeout: float = 60.0
+    #: Run the cron scheduler in this process.
+    cron: bool = True
+    #: Run queue workers in this process (False: an API-only engine process).
+    workers: bool = True
+    #: Limits (Inngest's defaults).
+    max_step_output_bytes: int = 4 * 1024 * 1024
+    max_run_state_bytes: int = 32 * 1024 * 1024
+    max_steps_per_run: int = 1000
+    max_event_bytes: int = 256 * 1024
+    max_request_bytes: int = 3 * 1024 * 1024
+    #: Above this request size, the call asks the SDK to fetch steps/events over the API (``use_api``).
+    use_api_threshold_bytes: int = 4 * 1024 * 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not (self.database_url.startswith("sqlite:") or self.database_url.startswith("postgres")):
+            raise EngineConfigError(f"database_url must be sqlite:///… or postgresql://…, got {self.database_url!r}")
+        if not 0 < self.port < 65536:
+            raise EngineConfigError(f"port out of range: {self.port}")
+        if self.signing_key is not None and not _valid_signing_key(self.signing_key):
+            raise EngineConfigError("signing_key must look like signkey-<env>-<even-length hex>")
+        if not self.dev and not self.event_keys:
+            raise EngineConfigError("production mode (dev=False) needs at least one event key")
+        if self.max_concurrency < 1:
+            raise EngineConfigError("max_concurrency must be at least 1")
+
+    @property
+    def backoff(self) -> tuple[tuple[float, ...], float]:
+        """(table, max jitter) used for retries."""
+        if self.backoff_table:
+            return self.backoff_table, 0.0
+        if self.fast_retries:
+            return FAST_BACKOFF_TABLE, FAST_BACKOFF_JITTER
+        return INNGEST_BACKOFF_TABLE, INNGEST_BACKOFF_JITTER
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgres")
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> EngineConfig:
+        """Defaults, then ``ENGINE_*`` variables, then explicit overrides (None values are ignored)."""
+        env = os.environ
+        values: dict[str, object] = {}
+        if env.get("ENGINE_DATABASE_URL"):
+            values["database_url"] = env["ENGINE_DATABASE_URL"]
+        if env.get("ENGINE_FAST_RETRIES", "").lower() in {"1", "true", "yes"}:
+            values["fast_retries"] = True
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _valid_signing_key(key: str) -> bool:
+    import re
+
+    match = re.match(r"^signkey-\w+?-([0-9a-fA-F]+)$", key)
+    return bool(match) and len(match.group(1)) % 2 == 0 if match else False
