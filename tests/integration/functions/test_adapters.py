@@ -1,0 +1,195 @@
+"""The functions' adapters over the real services and notify channels, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from marketing_agent.errors import ClientNotFound, NotificationRejected
+from marketing_agent.functions import ChannelTarget, RunNotice, SkillOutcome
+from marketing_agent.functions.adapters import ChannelNotifications, DatabaseRunServices
+from marketing_agent.notify import ChannelKind, MemoryNotifier, NotificationKind, NotifierRegistry
+from marketing_agent.services import (
+    Database,
+    InMemoryEventSender,
+    User,
+    add_channel,
+    create_client,
+    create_feedback,
+    create_run,
+    get_skill_run,
+    list_alerts,
+)
+from marketing_agent.settings import Settings
+
+API = "http://api.test"
+
+
+def settings(**overrides: object) -> Settings:
+    return Settings(public_api_url=API, _env_file=None, **overrides)  # type: ignore[call-arg]
+
+
+async def new_run(db: Database, user: User, **kwargs: object) -> str:
+    run = await create_run(
+        db, InMemoryEventSender(), user.id, skill_name="copywriting", message="Go", **kwargs
+    )  # type: ignore[arg-type]
+    return str(run.id)
+
+
+OUTCOME = SkillOutcome(
+    output="# Title\n\nBody",
+    title="Title",
+    tokens_in=10,
+    tokens_out=5,
+    cost_usd=0.5,
+    model="m",
+    warnings=("w",),
+)
+
+
+async def test_run_lifecycle_through_the_adapter(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+
+    assert await services.mark_run_running(run_id, "01ENGINERUN") is True
+    first = await services.record_output(
+        run_id, key="outputs/a.md", title="T", content="x" * 600, output_format="markdown"
+    )
+    again = await services.record_output(
+        run_id, key="outputs/a.md", title="T", content="x" * 600, output_format="markdown"
+    )
+    assert first == again
+    await services.mark_run_completed(run_id, OUTCOME)
+
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert run.engine_run_id == "01ENGINERUN"
+    assert (run.status.value, run.tokens_input, run.tokens_output, run.cost_usd, run.model, run.warnings) == (
+        "completed",
+        10,
+        5,
+        0.5,
+        "m",
+        ["w"],
+    )
+    assert run.output is not None
+    assert len(run.output.preview) == 500
+    # A finished run is not runnable again (a duplicate event must not resurrect it).
+    assert await services.mark_run_running(run_id, "01OTHER") is False
+
+
+async def test_failed_run_is_not_runnable_and_keeps_its_error(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    await services.mark_run_failed(run_id, "400 bad request")
+    assert await services.mark_run_running(run_id, "x") is False
+    notice = await services.get_run_notice(run_id)
+    assert (notice.status, notice.error, notice.output_id) == ("failed", "400 bad request", None)
+
+
+async def test_client_slug_and_missing_client(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    client = await create_client(db, user.id, name="Acme", slug="acme")
+    assert await services.get_client_slug(str(client.id)) == client.storage_slug
+    with pytest.raises(ClientNotFound):
+        await services.get_client_slug(str(uuid.uuid4()))
+
+
+async def test_notice_carries_output_and_telegram_origin(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user, options={"telegram": {"chatId": 42, "messageId": 7}})
+    await services.mark_run_running(run_id, "e")
+    output_id = await services.record_output(
+        run_id, key="outputs/b.md", title="Hello", content="Body", output_format="markdown"
+    )
+    await services.mark_run_completed(run_id, OUTCOME)
+    notice = await services.get_run_notice(run_id)
+    assert (notice.status, notice.title, notice.preview, notice.output_id) == (
+        "completed",
+        "Hello",
+        "Body",
+        output_id,
+    )
+    assert (notice.telegram_chat_id, notice.telegram_message_id) == ("42", 7)
+
+
+async def test_channel_labels_never_show_webhook_urls(db: Database, user: User) -> None:
+    await add_channel(db, user.id, "webhook", "https://hooks.example.com/secret-token", secret="k")
+    await add_channel(db, user.id, "email", "ada@example.com")
+    targets = await DatabaseRunServices(db, settings()).list_user_channels(str(user.id))
+    assert [(t.channel, t.label) for t in targets] == [
+        ("webhook", "webhook:hooks.example.com"),
+        ("email", "email:ada@example.com"),
+    ]
+
+
+async def test_low_feedback_raises_one_alert_a_day(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    output_id = await services.record_output(
+        run_id, key="outputs/c.md", title="T", content="c", output_format="markdown"
+    )
+    events = InMemoryEventSender()
+    first = await create_feedback(db, events, user.id, output_id=uuid.UUID(output_id), overall_score=1)
+    second = await create_feedback(db, events, user.id, output_id=uuid.UUID(output_id), overall_score=2)
+
+    alert = await services.process_feedback(str(first.id))
+    assert alert is not None
+    assert alert.kind == "skill-health"
+    assert "copywriting" in alert.title
+    assert alert.links[-1] == f"{API}/api/v1/skills/copywriting/metrics"
+    assert await services.process_feedback(str(second.id)) is None  # same skill, same day: no new alert
+    assert await services.process_feedback(str(first.id)) is None  # a retried step: nothing new
+
+
+async def test_stuck_runs_alert_once_each_with_links(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    await services.mark_run_running(run_id, "e")
+    [alert] = await services.record_stuck_run_alerts(0)
+    assert run_id in alert.title
+    assert alert.links == (f"{API}/api/v1/runs/{run_id}",)
+    assert await services.record_stuck_run_alerts(0) == []  # the next tick: no second alert
+
+
+async def test_notifications_resolve_addresses_and_secrets_inside_the_send(db: Database, user: User) -> None:
+    webhook, email = MemoryNotifier(), MemoryNotifier()
+    registry = NotifierRegistry({ChannelKind.WEBHOOK: webhook, ChannelKind.EMAIL: email})
+    notifications = ChannelNotifications(settings(), db, registry)
+    channel = await add_channel(db, user.id, "webhook", "https://hooks.example.com/t", secret="hmac-key")
+    notice = RunNotice(
+        run_id="r1", user_id=str(user.id), skill_name="copywriting", status="completed",
+        title="Homepage", preview="Preview", output_id="o1",
+    )  # fmt: skip
+    target = ChannelTarget(id=str(channel.id), channel="webhook", label="webhook:hooks.example.com")
+    await notifications.send_run_notice(notice, target)
+    [(message, address)] = webhook.sent
+    assert (address.address, address.secret) == ("https://hooks.example.com/t", "hmac-key")
+    assert message.kind is NotificationKind.RUN_COMPLETED
+    assert message.link == f"{API}/api/v1/outputs/o1/content"
+
+    gone = ChannelTarget(id=str(uuid.uuid4()), channel="email", label="email:x@example.com")
+    with pytest.raises(NotificationRejected):
+        await notifications.send_run_notice(notice, gone)
+
+
+async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorded(
+    db: Database, user: User
+) -> None:
+    log, slack = MemoryNotifier(), MemoryNotifier()
+    registry = NotifierRegistry({ChannelKind.LOG: log, ChannelKind.SLACK: slack})
+    config = settings(alert_channels="log,slack:https://hooks.slack.test/T/B/x,bogus")
+    notifications = ChannelNotifications(config, db, registry)
+    targets = notifications.alert_targets()
+    assert [(t.id, t.label) for t in targets] == [("0", "log"), ("1", "slack:hooks.slack.test")]
+
+    services = DatabaseRunServices(db, config)
+    run_id = await new_run(db, user)
+    await services.mark_run_running(run_id, "e")
+    [alert] = await services.record_stuck_run_alerts(0)
+    for target in targets:
+        await notifications.send_alert(alert, target)
+    assert [m.title for m, _ in slack.sent] == [alert.title]
+    assert f"{API}/api/v1/runs/{run_id}" in slack.sent[0][0].body
+    [stored] = await list_alerts(db)
+    assert stored.delivered_channels == ["log", "slack:hooks.slack.test"]
