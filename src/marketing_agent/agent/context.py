@@ -105,23 +105,35 @@ _CATEGORY_WORDS: tuple[tuple[Category, frozenset[str]], ...] = (
 )
 
 
-def _words(relative_path: str) -> tuple[list[str], set[str]]:
-    """Folder and file-name words of a path, plus each neighbouring pair joined by ``-``."""
-    stem_path = relative_path.lower().removesuffix(".md")
-    words = [w for w in re.split(r"[/\-_. ]+", stem_path) if w]
-    pairs = {f"{a}-{b}" for a, b in pairwise(words)}
-    return words, set(words) | pairs
+def _vocabulary(text: str) -> set[str]:
+    """The words of a name, plus each neighbouring pair joined by ``-`` (``case-studies``)."""
+    words = [w for w in re.split(r"[/\-_. ]+", text.lower()) if w]
+    return set(words) | {f"{a}-{b}" for a, b in pairwise(words)}
 
 
-def categorize(relative_path: str) -> Category:
-    """The category of a client file from its path relative to ``clients/<slug>/``."""
-    words, vocabulary = _words(relative_path)
-    if "/" not in relative_path and "-".join(words) in _PROFILE_NAMES:
-        return Category.PROFILE
+def _match(vocabulary: set[str]) -> Category | None:
     for category, category_words in _CATEGORY_WORDS:
         if vocabulary & category_words:
             return category
-    if "brand" in vocabulary:  # brand.md, brand/guidelines.md: closest to the voice
+    return None
+
+
+def categorize(relative_path: str) -> Category:
+    """The category of a client file from its path relative to ``clients/<slug>/``.
+
+    The file name decides first (``product/pricing.md`` is pricing), then its folders
+    (``audiences/enterprise.md`` is an audience).
+    """
+    folder, _, name = relative_path.lower().removesuffix(".md").rpartition("/")
+    normalized = "-".join(w for w in re.split(r"[\-_. ]+", name) if w)
+    if not folder and normalized in _PROFILE_NAMES:
+        return Category.PROFILE
+    found = _match(_vocabulary(name))
+    if found is None:  # (not `or`: an IntEnum member can be falsy)
+        found = _match(_vocabulary(folder))
+    if found is not None:
+        return found
+    if "brand" in _vocabulary(relative_path):  # brand.md, brand/guidelines.md: closest to the voice
         return Category.BRAND_VOICE
     return Category.OTHER
 

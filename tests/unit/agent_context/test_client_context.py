@@ -66,6 +66,11 @@ def test_estimate_is_four_characters_per_token_rounded_up() -> None:
         ("proof.md", Category.PROOF),
         ("case-studies/initech.md", Category.PROOF),
         ("testimonials.md", Category.PROOF),
+        ("product/pricing.md", Category.PRICING),
+        ("audiences/enterprise.md", Category.AUDIENCE),
+        ("brand/voice-and-tone.md", Category.BRAND_VOICE),
+        ("ideal-customer-profile.md", Category.AUDIENCE),
+        ("Brand Voice.md", Category.BRAND_VOICE),
         ("notes.md", Category.OTHER),
         ("history/profile.md", Category.OTHER),  # only a top-level profile is the profile
     ],
