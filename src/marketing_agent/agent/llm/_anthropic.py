@@ -50,8 +50,8 @@ class AnthropicProvider:
         system = system_blocks(request)
         if system:
             kwargs["system"] = system
-        if request.temperature is not None:
-            kwargs["temperature"] = request.temperature
+        # No temperature: the current Messages API (and SDK) dropped sampling parameters, so
+        # ``request.temperature`` is ignored here; the model's default sampling applies.
         started = time.perf_counter()
         try:
             message = await self._client.messages.create(**kwargs)

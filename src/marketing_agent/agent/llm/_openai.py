@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -13,15 +14,21 @@ from marketing_agent.settings import LLMProviderName
 from ._errors import body_field, classify_status
 from ._protocol import LLMRequest, LLMResponse, log_completion
 
-# OpenAI's reasoning models take ``max_completion_tokens`` and reject a temperature other than the
-# default; the other OpenAI models and the compatible servers (Ollama, vLLM, llama.cpp) take ``max_tokens``.
-_REASONING_PREFIXES = ("o1", "o3", "o4", "gpt-5")
+# OpenAI's own models take ``max_completion_tokens`` (``max_tokens`` is deprecated there and refused by
+# the reasoning models, which also refuse a temperature). The compatible servers (Ollama, vLLM,
+# llama.cpp) serve other model names and take ``max_tokens``.
+_OPENAI_MODEL = re.compile(r"^(gpt-|chatgpt-|o\d)")
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-[5-9])")
 # Local servers ignore the key, but the SDK refuses to start without one.
 PLACEHOLDER_API_KEY = "not-needed"
 
 
+def is_openai_model(model: str) -> bool:
+    return _OPENAI_MODEL.match(model.strip().lower()) is not None
+
+
 def is_reasoning_model(model: str) -> bool:
-    return any(model == p or model.startswith(p + "-") for p in _REASONING_PREFIXES)
+    return _REASONING_MODEL.match(model.strip().lower()) is not None
 
 
 class OpenAIProvider:
@@ -56,12 +63,10 @@ class OpenAIProvider:
             messages.append({"role": "system", "content": request.system_text})
         messages.extend({"role": m.role, "content": m.content} for m in request.messages)
         kwargs: dict[str, Any] = {"model": request.model, "messages": messages}
-        if is_reasoning_model(request.model):
-            kwargs["max_completion_tokens"] = request.max_tokens
-        else:
-            kwargs["max_tokens"] = request.max_tokens
-            if request.temperature is not None:
-                kwargs["temperature"] = request.temperature
+        tokens_field = "max_completion_tokens" if is_openai_model(request.model) else "max_tokens"
+        kwargs[tokens_field] = request.max_tokens
+        if request.temperature is not None and not is_reasoning_model(request.model):
+            kwargs["temperature"] = request.temperature
         started = time.perf_counter()
         try:
             completion = await self._client.chat.completions.create(**kwargs)

@@ -17,15 +17,15 @@ from marketing_agent.settings import LLMProviderName, Settings
 
 from ._anthropic import AnthropicProvider
 from ._local import LOCAL_MODEL_NAME, LocalProvider
-from ._openai import OpenAIProvider, is_reasoning_model
+from ._openai import OpenAIProvider, is_openai_model
 from ._protocol import LLMProvider
 
 logger = logging.getLogger(__name__)
 
 #: The model each provider runs when nothing else picks one.
 DEFAULT_MODELS: dict[LLMProviderName, str] = {
-    LLMProviderName.ANTHROPIC: "claude-sonnet-4-5",
-    LLMProviderName.OPENAI: "gpt-4.1-mini",
+    LLMProviderName.ANTHROPIC: "claude-sonnet-5-5",
+    LLMProviderName.OPENAI: "gpt-5.4-mini",
     LLMProviderName.LOCAL: LOCAL_MODEL_NAME,
 }
 
@@ -80,7 +80,7 @@ def model_family(model: str) -> LLMProviderName | None:
     name = model.strip().lower()
     if name.startswith("claude"):
         return LLMProviderName.ANTHROPIC
-    if name.startswith(("gpt-", "chatgpt-")) or is_reasoning_model(name):
+    if is_openai_model(name):
         return LLMProviderName.OPENAI
     if name == LOCAL_MODEL_NAME.lower():
         return LLMProviderName.LOCAL

@@ -1,0 +1,116 @@
+"""A local server speaking Anthropic's Messages API, for the real ``anthropic`` SDK via ANTHROPIC_BASE_URL.
+
+``POST /v1/messages`` checks the headers the real API requires (the key as ``x-api-key`` or a bearer
+token, ``anthropic-version``)
+and the required body fields, and answers in the real shapes: a message with ``content`` and ``usage``
+(including ``cache_creation_input_tokens`` / ``cache_read_input_tokens``), or an error body
+``{"type": "error", "error": {"type": …, "message": …}}``. It simulates prompt caching: a system prefix
+ending at a ``cache_control`` block is written to the cache the first time and read from it afterwards.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from support.fake_llm_server import FakeLLMServer, FakeReply, RecordedRequest, estimate_tokens
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+_ids = itertools.count(1)
+
+
+def anthropic_error(
+    status: int, error_type: str | None = None, message: str = "scripted error", **headers: str
+) -> FakeReply:
+    """A scripted error in the API's shape; ``retry_after="3"`` becomes a ``retry-after`` header."""
+    body = {
+        "type": "error",
+        "error": {"type": error_type or ERROR_TYPES.get(status, "api_error"), "message": message},
+    }
+    return FakeReply(status=status, body=body, headers={k.replace("_", "-"): v for k, v in headers.items()})
+
+
+class FakeAnthropic(FakeLLMServer):
+    def __init__(self, *, api_key: str = "test-key", default_text: str = "# Result\n\nDone.\n") -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.default_text = default_text
+        self._cache: set[str] = set()
+
+    @property
+    def base_url(self) -> str:
+        """What ANTHROPIC_BASE_URL is set to (the SDK adds ``/v1/messages``)."""
+        return self.origin
+
+    def answer(
+        self, request: RecordedRequest, reply: FakeReply | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if request.method != "POST" or request.path.split("?")[0] != "/v1/messages":
+            return 404, anthropic_error(404, message=f"no route {request.path}").body or {}, {}
+        # The API takes the key as ``x-api-key`` or, as current SDKs send it, ``Authorization: Bearer``.
+        key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix(
+            "Bearer "
+        )
+        if key != self.api_key:
+            return 401, anthropic_error(401, message="invalid API key").body or {}, {}
+        if not request.headers.get("anthropic-version"):
+            return 400, anthropic_error(400, message="anthropic-version header is required").body or {}, {}
+        body = request.json if isinstance(request.json, dict) else {}
+        missing = [f for f in ("model", "max_tokens", "messages") if f not in body]
+        if missing:
+            return 400, anthropic_error(400, message=f"{missing[0]}: Field required").body or {}, {}
+        if reply is not None and reply.body is not None:
+            return reply.status, reply.body, reply.headers
+        text = reply.text if reply is not None and reply.text is not None else self.default_text
+        usage = self._usage(body, text)
+        if reply is not None and reply.usage:
+            usage.update(reply.usage)
+        message = {
+            "id": f"msg_fake{next(_ids):06d}",
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": [{"type": "text", "text": text}],
+            "stop_reason": "end_turn",
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        return (reply.status if reply else 200), message, (reply.headers if reply else {})
+
+    def _usage(self, body: dict[str, Any], text: str) -> dict[str, Any]:
+        """Token counts as the API reports them, with the cache simulated over the system blocks."""
+        system = body.get("system") or []
+        if isinstance(system, str):
+            system = [{"type": "text", "text": system}]
+        prefix, total, breakpoints = "", 0, []
+        for block in system:
+            prefix += block.get("text", "")
+            total += estimate_tokens(block.get("text", ""))
+            if block.get("cache_control"):
+                breakpoints.append((prefix, total))
+        for message in body.get("messages", []):
+            content = message.get("content")
+            total += estimate_tokens(content if isinstance(content, str) else str(content))
+        read = created = cached_end = 0
+        if breakpoints:
+            cached_end = breakpoints[-1][1]
+            hits = [tokens for key, tokens in breakpoints if key in self._cache]
+            read = max(hits) if hits else 0
+            created = cached_end - read
+            self._cache.update(key for key, _ in breakpoints)
+        return {
+            "input_tokens": total - cached_end,
+            "output_tokens": estimate_tokens(text),
+            "cache_creation_input_tokens": created,
+            "cache_read_input_tokens": read,
+        }
