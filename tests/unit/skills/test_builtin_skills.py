@@ -115,6 +115,10 @@ def test_rules_and_references_are_present_where_they_matter() -> None:
         ("An editorial calendar for Q3 blog content", "content-calendar"),
         ("Help us find our positioning and differentiation", "positioning"),
         ("Draft a press release announcing our funding", "press-release"),
+        ("Google Ads headlines for our PPC campaign", "ad-copy"),
+        ("Turn these interview notes into a customer story", "case-study"),
+        ("Define our tone of voice so the copy sounds like us", "brand-voice"),
+        ("Synthesise this customer feedback from our survey", "customer-research"),
     ],
 )
 def test_suggest_finds_the_right_builtin_first(message: str, expected: str) -> None:
