@@ -1,0 +1,95 @@
+"""The FastAPI app factory: REST API under ``/api/v1``, ``GET /health``, OpenAPI at ``/docs``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
+
+from marketing_agent.api.context import AppContext
+from marketing_agent.api.errors import install_error_handlers
+from marketing_agent.api.limits import MAX_BODY_BYTES, BodySizeLimit
+from marketing_agent.api.routes import channels, clients, feedback, outputs, runs, skills
+from marketing_agent.services import (
+    Database,
+    EngineRunCanceller,
+    EventSender,
+    InngestEventSender,
+    RunCanceller,
+    make_inngest_client,
+)
+from marketing_agent.settings import Settings
+from marketing_agent.storage import ObjectStore, open_object_store
+
+logger = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+#: Called once with the app and its context to mount more (the Inngest serve endpoint ``/api/inngest``).
+AppHook = Callable[[FastAPI, AppContext], object]
+
+
+def create_api_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    store: ObjectStore | None = None,
+    event_sender: EventSender | None = None,
+    run_canceller: RunCanceller | None = None,
+    mount_functions: AppHook | None = None,
+    extra_routers: Sequence[APIRouter] = (),
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """Build the API. Anything not given is built from ``settings``; what the factory built it also closes.
+
+    ``mount_functions`` mounts the durable functions' serve endpoint (``/api/inngest``), e.g. a hook that
+    calls ``marketing_agent.functions.serve_functions``; ``extra_routers`` are included as they are (the
+    bot's ``POST /api/v1/webhooks/telegram``).
+    """
+    owns_database = database is None
+    context = AppContext(
+        settings=settings,
+        database=database or Database(settings.resolved_database_url),
+        store=store or open_object_store(settings),
+        events=event_sender or InngestEventSender(make_inngest_client(settings)),
+        canceller=run_canceller or EngineRunCanceller(settings),
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owns_database:
+            await context.database.dispose()
+
+    app = FastAPI(
+        title="marketing-agent",
+        summary="Run an LLM marketing agent's skills as durable background jobs.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.context = context
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+
+    @app.get("/health", tags=["health"])
+    async def health() -> JSONResponse:
+        """Answers ``{"status": "ok"}`` once the database answers (no auth)."""
+        try:
+            await context.database.ping()
+        except Exception as exc:  # any database failure means "not ready"
+            logger.warning("health check failed", extra={"error": type(exc).__name__})
+            return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    for module in (skills, clients, runs, outputs, feedback, channels):
+        app.include_router(module.router, prefix=API_PREFIX)
+    for router in extra_routers:
+        app.include_router(router)
+    if mount_functions is not None:
+        mount_functions(app, context)
+    return app

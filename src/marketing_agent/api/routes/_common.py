@@ -1,0 +1,18 @@
+"""Shared route bits: pagination parameters and error documentation for OpenAPI."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from marketing_agent.api.schemas import ErrorEnvelope
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size (1-100).")]
+Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorEnvelope, "description": "MISSING_AUTH_HEADER, UNAUTHORIZED or INVALID_API_KEY"},
+    404: {"model": ErrorEnvelope, "description": "Not found (also another user's resource)"},
+    422: {"model": ErrorEnvelope, "description": "VALIDATION_ERROR"},
+}

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import secrets
+import uuid
+
+from fastapi import APIRouter
+
+from marketing_agent.api import views
+from marketing_agent.api.auth import Context, CurrentUser
+from marketing_agent.api.routes._common import ERRORS
+from marketing_agent.api.schemas import (
+    ChannelCreatedOut,
+    ChannelCreateIn,
+    ChannelListOut,
+    DeletedOut,
+    Envelope,
+)
+from marketing_agent.services import add_channel, delete_channel, list_user_channels
+
+router = APIRouter(prefix="/me/channels", tags=["channels"], responses=ERRORS)
+
+
+@router.get("", response_model=Envelope[ChannelListOut])
+async def channels_index(user: CurrentUser, ctx: Context) -> Envelope[ChannelListOut]:
+    channels = await list_user_channels(ctx.database, user.id, enabled_only=False)
+    return Envelope(data=ChannelListOut(channels=[views.channel(c) for c in channels], total=len(channels)))
+
+
+@router.post("", status_code=201, response_model=Envelope[ChannelCreatedOut])
+async def channels_create(
+    body: ChannelCreateIn, user: CurrentUser, ctx: Context
+) -> Envelope[ChannelCreatedOut]:
+    secret = body.secret
+    if body.channel == "webhook" and secret is None:
+        secret = secrets.token_urlsafe(32)  # the receiver verifies our HMAC-SHA256 signature with it
+    created = await add_channel(ctx.database, user.id, body.channel, body.address, secret=secret)
+    return Envelope(data=ChannelCreatedOut(**views.channel(created).model_dump(), secret=created.secret))
+
+
+@router.delete("/{channel_id}", response_model=Envelope[DeletedOut])
+async def channels_delete(channel_id: uuid.UUID, user: CurrentUser, ctx: Context) -> Envelope[DeletedOut]:
+    await delete_channel(ctx.database, user.id, channel_id)
+    return Envelope(data=DeletedOut())
