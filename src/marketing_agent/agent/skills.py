@@ -60,8 +60,9 @@ MAX_FILE_BYTES = 256 * 1024
 SKILL_FILE = "SKILL.md"
 RULES_FILE = "RULES.md"
 REFERENCES_DIR = "references"
+_MAX_REFERENCE_DEPTH = 4
 
-_NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 # Front matter: a first line of exactly '---', YAML, then a closing '---' line.
 _FRONT_MATTER_RE = re.compile(r"\A---[ \t]*\r?\n(?P<yaml>.*?)(?:\r?\n)?^---[ \t]*(?:\r?\n|\Z)", re.S | re.M)
 _METADATA_STR_FIELDS = ("type", "model", "output_format")
@@ -97,7 +98,7 @@ def validate_skill_name(name: str) -> str | None:
     """The reason ``name`` is not a valid skill name, or None when it is."""
     if not 1 <= len(name) <= MAX_NAME_CHARS:
         return f"name must be 1-{MAX_NAME_CHARS} characters, got {len(name)}"
-    if not _NAME_RE.match(name):
+    if not _NAME_RE.fullmatch(name):
         return (
             f"name {name!r} must use lowercase letters, digits and single hyphens, "
             "without a leading or trailing hyphen"
@@ -227,13 +228,17 @@ def _read_folder(folder: Traversable, origin: str) -> dict[str, str]:
             files[file_name] = _decode(entry.read_bytes(), f"{origin}/{file_name}")
     references = folder / REFERENCES_DIR
     if references.is_dir():
-        pending: list[tuple[Traversable, str]] = [(references, REFERENCES_DIR)]
+        pending: list[tuple[Traversable, str, int]] = [(references, REFERENCES_DIR, 1)]
         while pending:
-            directory, prefix = pending.pop()
+            directory, prefix, depth = pending.pop()
             for entry in directory.iterdir():
                 relative = f"{prefix}/{entry.name}"
+                if entry.name.startswith("."):
+                    continue
                 if entry.is_dir():
-                    pending.append((entry, relative))
+                    # A bound, so that a symlink pointing back up cannot loop forever.
+                    if depth < _MAX_REFERENCE_DEPTH:
+                        pending.append((entry, relative, depth + 1))
                 elif entry.name.endswith(".md"):
                     files[relative] = _decode(entry.read_bytes(), f"{origin}/{relative}")
     return files
@@ -276,9 +281,8 @@ def builtin_skills_dir() -> Path:
 
 
 def _load_builtin() -> tuple[list[Skill], list[SkillLoadError]]:
-    return _load_tree(
-        resources.files("marketing_agent.skills"), "builtin:marketing_agent/skills", SkillSource.BUILTIN
-    )
+    root = resources.files("marketing_agent.skills")
+    return _load_tree(root, str(root), SkillSource.BUILTIN)
 
 
 def _load_directory(skills_dir: Path) -> tuple[list[Skill], list[SkillLoadError]]:

@@ -355,3 +355,19 @@ async def test_the_real_in_memory_object_store_works_as_a_source() -> None:
     assert skill is not None
     assert skill.source is SkillSource.STORAGE
     assert skill.references == (("references/words.md", "# Words"),)
+
+
+def test_a_name_with_a_trailing_newline_is_not_valid() -> None:
+    from marketing_agent.agent.skills import validate_skill_name
+
+    assert validate_skill_name("copywriting") is None
+    assert validate_skill_name("copywriting\n") is not None
+    assert validate_skill_name("") is not None
+
+
+def test_a_symlink_loop_under_references_does_not_hang(tmp_path: Path) -> None:
+    folder = make_skill(tmp_path, "loop", **{"references__a.md": "# A"})
+    (folder / "references" / "again").symlink_to(folder / "references", target_is_directory=True)
+    skill = load_skill_folder(folder, SkillSource.DIRECTORY)
+    assert skill.references[0] == ("references/a.md", "# A")
+    assert len(skill.references) == 4  # references/ plus three levels of the loop, then it stops
