@@ -27,7 +27,8 @@ class SkillMetadata:
     output_format: str | None = None  # the exact output format, checked by the executor
     trigger_keywords: tuple[str, ...] = ()
     related_skills: tuple[str, ...] = ()
-    required_sections: tuple[str, ...] = ()  # markdown headings the output must contain
+    # markdown heading lines the output must contain, in order, written with their level: "## Timeline"
+    required_sections: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,9 @@ class Skill:
     source: SkillSource
     metadata: SkillMetadata = field(default_factory=SkillMetadata)
     rules: str | None = None  # RULES.md
-    references: tuple[tuple[str, str], ...] = ()  # (relative path, text) of files under references/
+    # (path relative to the skill folder, text) of each references/**.md file, sorted by path:
+    # ("references/checklist.md", "# SEO audit checklist …")
+    references: tuple[tuple[str, str], ...] = ()
 
     @property
     def has_rules(self) -> bool:
