@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import yaml
 
 from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
-from marketing_agent.errors import SkillInvalid
+from marketing_agent.errors import SkillInvalid, SkillNotFound
 
 if TYPE_CHECKING:
     from marketing_agent.storage import ObjectStore
@@ -351,6 +351,16 @@ class SkillCatalog:
 
     def get(self, name: str) -> Skill | None:
         return self.skills.get(name)
+
+    def require(self, name: str) -> Skill:
+        """The skill, or :class:`SkillNotFound` naming the skills that do exist."""
+        skill = self.skills.get(name)
+        if skill is None:
+            raise SkillNotFound(
+                f"no skill named {name!r}; available: {', '.join(self.names()) or 'none'}",
+                details={"skill": name},
+            )
+        return skill
 
     def all(self) -> list[Skill]:
         return [self.skills[name] for name in self.names()]

@@ -371,3 +371,14 @@ def test_a_symlink_loop_under_references_does_not_hang(tmp_path: Path) -> None:
     skill = load_skill_folder(folder, SkillSource.DIRECTORY)
     assert skill.references[0] == ("references/a.md", "# A")
     assert len(skill.references) == 4  # references/ plus three levels of the loop, then it stops
+
+
+def test_require_raises_skill_not_found_listing_the_names(tmp_path: Path) -> None:
+    from marketing_agent.errors import SkillNotFound
+
+    catalog = SkillCatalog()
+    catalog.add([load_skill_folder(make_skill(tmp_path, "alpha"), SkillSource.DIRECTORY)])
+    assert catalog.require("alpha").name == "alpha"
+    with pytest.raises(SkillNotFound, match="no skill named 'beta'; available: alpha") as info:
+        catalog.require("beta")
+    assert info.value.details == {"skill": "beta"}
