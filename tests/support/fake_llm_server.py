@@ -55,7 +55,10 @@ class FakeLLMServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=type(self).__name__, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},  # quick shutdown between tests
+            name=type(self).__name__,
+            daemon=True,
         )
         self._thread.start()
         return self
