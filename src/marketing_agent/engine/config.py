@@ -59,6 +59,11 @@ class EngineConfig:
     max_request_bytes: int = 3 * 1024 * 1024
     #: Above this request size, the call asks the SDK to fetch steps/events over the API (``use_api``).
     use_api_threshold_bytes: int = 4 * 1024 * 1024
+    #: Dashboard and ``/metrics`` token (``ENGINE_DASHBOARD_TOKEN``). Without it they are open only to loopback
+    #: clients in dev mode; with it, a browser logs in once (cookie) and scrapers send ``Bearer <token>``.
+    dashboard_token: str | None = None
+    #: Finished runs and events older than this many days are pruned in the background (0: keep forever).
+    retention_days: float = 7.0
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -72,6 +77,8 @@ class EngineConfig:
             raise EngineConfigError("production mode (dev=False) needs at least one event key")
         if self.max_concurrency < 1:
             raise EngineConfigError("max_concurrency must be at least 1")
+        if self.retention_days < 0:
+            raise EngineConfigError("retention_days must be 0 (keep forever) or positive")
 
     @property
     def backoff(self) -> tuple[tuple[float, ...], float]:
@@ -95,6 +102,10 @@ class EngineConfig:
             values["database_url"] = env["ENGINE_DATABASE_URL"]
         if env.get("ENGINE_FAST_RETRIES", "").lower() in {"1", "true", "yes"}:
             values["fast_retries"] = True
+        if env.get("ENGINE_DASHBOARD_TOKEN"):
+            values["dashboard_token"] = env["ENGINE_DASHBOARD_TOKEN"]
+        if env.get("ENGINE_RETENTION_DAYS"):
+            values["retention_days"] = float(env["ENGINE_RETENTION_DAYS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
