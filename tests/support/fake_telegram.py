@@ -21,6 +21,7 @@ import email.policy
 import html.parser
 import itertools
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -197,6 +198,24 @@ class FakeTelegram:
                         return call
             if time.monotonic() > deadline:
                 raise TimeoutError(f"no matching {method} call within {timeout}s")
+            await asyncio.sleep(0.02)
+
+    async def await_calls(
+        self,
+        method: str,
+        count: int,
+        predicate: Callable[[ApiCall], bool] = lambda _: True,
+        timeout: float = 10.0,
+    ) -> list[ApiCall]:
+        """Wait until ``count`` matching calls arrived; returns them in order."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._cond:
+                found = [call for call in self.calls if call.method == method and predicate(call)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(found)} of {count} {method} calls within {timeout}s")
             await asyncio.sleep(0.02)
 
     # --- internals ----------------------------------------------------------------------------------
@@ -457,6 +476,12 @@ def _parse_body(content_type: str, body: bytes) -> tuple[dict[str, Any], dict[st
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     fake: FakeTelegram
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up during a long poll (the bot shutting down) is normal, not an error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 @contextmanager

@@ -1,0 +1,95 @@
+"""Callback data for inline buttons: short, typed, and always within Telegram's 64-byte limit.
+
+Formats (``<id>`` are run or output ids, UUIDs as text):
+
+- ``sp:<page>``            /skills: go to a page
+- ``sk:<skill token>``     /skills: show one skill
+- ``fr:<skill token>``     free text: run this skill on the message the question replies to
+- ``o:<run id>``           get the full output
+- ``rt:<output id>:<1-5>`` rate an output
+- ``n``                    a button that only acknowledges (e.g. "You rated 4/5")
+
+Free text is never put in callback data: the question is sent as a reply to the user's message, and
+Telegram hands that message back with the button press. So the bot keeps no state between updates and
+several webhook replicas can serve one bot.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MAX_BYTES = 64
+
+
+class CallbackDataTooLong(ValueError):
+    pass
+
+
+def _checked(data: str) -> str:
+    if len(data.encode()) > MAX_BYTES:
+        raise CallbackDataTooLong(f"callback data of {len(data.encode())} bytes (max {MAX_BYTES})")
+    return data
+
+
+def skill_token(name: str) -> str:
+    """The skill's name when it fits beside the longest prefix, else a short hash of it."""
+    if len(name.encode()) <= MAX_BYTES - 4:
+        return name
+    return "#" + hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def resolve_skill_token(token: str, names: Iterable[str]) -> str | None:
+    for name in names:
+        if skill_token(name) == token:
+            return name
+    return None
+
+
+def skills_page(page: int) -> str:
+    return _checked(f"sp:{page}")
+
+
+def skill_detail(name: str) -> str:
+    return _checked(f"sk:{skill_token(name)}")
+
+
+def free_text_run(name: str) -> str:
+    return _checked(f"fr:{skill_token(name)}")
+
+
+def full_output(run_id: str) -> str:
+    return _checked(f"o:{run_id}")
+
+
+def rating(output_id: str, score: int) -> str:
+    if not 1 <= score <= 5:
+        raise ValueError("a rating is 1 to 5")
+    return _checked(f"rt:{output_id}:{score}")
+
+
+NOOP = "n"
+
+
+@dataclass(frozen=True, slots=True)
+class Callback:
+    action: str  # sp | sk | fr | o | rt | n
+    value: str = ""
+    score: int = 0
+
+
+def parse(data: str) -> Callback | None:
+    """The button's meaning; None for data this bot never made (old or forged buttons)."""
+    action, _, rest = data.partition(":")
+    if action == NOOP and not rest:
+        return Callback(NOOP)
+    if action == "sp" and rest.isdigit():
+        return Callback(action, rest)
+    if action in ("sk", "fr", "o") and rest:
+        return Callback(action, rest)
+    if action == "rt":
+        output_id, _, score = rest.rpartition(":")
+        if output_id and score in {"1", "2", "3", "4", "5"}:
+            return Callback(action, output_id, int(score))
+    return None

@@ -1,0 +1,96 @@
+"""What the bot says, in Telegram HTML. Every piece of user, model or backend text goes through
+``escape_html``; fixed text here contains no markup characters except our own tags."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from marketing_agent.bot.backend import LinkedUser, RunSummary, SkillSummary
+from marketing_agent.notify.telegram_format import escape_html, truncate
+
+SKILLS_PER_PAGE = 6
+
+INTRO = (
+    "<b>Marketing agent</b>\n"
+    "I run marketing skills for you — homepage copy, e-mail sequences, SEO audits, launch plans and more — "
+    "and bring the result back here, where you can rate it."
+)
+
+LINK_PROMPT = (
+    "This chat is not linked to an account yet.\n"
+    "Send <code>/link YOUR_API_KEY</code> to link it (I delete that message right away)."
+)
+
+HELP = (
+    "<b>Commands</b>\n"
+    "/skills — browse the skills\n"
+    "/run <i>skill</i> <i>message</i> — run a skill, e.g. <code>/run copywriting Homepage for a CRM</code>\n"
+    "/status — your recent runs\n"
+    "/unlink — disconnect this chat\n"
+    "/help — this list\n\n"
+    "Or just describe what you need and pick a skill."
+)
+
+RUN_USAGE = "Usage: <code>/run skill message</code> — /skills lists the skill names."
+LINK_USAGE = "Usage: <code>/link YOUR_API_KEY</code>"
+LINK_FAILED = "That API key is not valid. Check it and send <code>/link YOUR_API_KEY</code> again."
+KEY_NOT_DELETED = "I could not delete your message with the key: please delete it yourself."
+UNLINKED = "This chat is unlinked. Send <code>/link YOUR_API_KEY</code> to link it again."
+NOT_LINKED = "This chat was not linked."
+NO_SUGGESTION = (
+    "I could not tell which skill fits. /skills lists them, or use <code>/run skill message</code>."
+)
+CHOOSE_SKILL = "Which skill should handle this?"
+ORIGINAL_GONE = "I can no longer see your original message: please send it again."
+INTERNAL_ERROR = "Something went wrong on our side; please try again in a moment."
+NO_RUNS = "No runs yet. Try /skills or <code>/run skill message</code>."
+
+
+def linked(user: LinkedUser) -> str:
+    who = f" to <b>{escape_html(user.email)}</b>" if user.email else ""
+    return f"Linked{who}. Results of runs you start here will come back to this chat.\n\n{HELP}"
+
+
+def working(skill: str) -> str:
+    return f"⏳ Working on <b>{escape_html(skill)}</b>… I will update this message when it is done."
+
+
+def run_refused(skill: str, reason: str) -> str:
+    return f"❌ Could not start <b>{escape_html(skill)}</b>: {escape_html(reason)}"
+
+
+def skills_page(skills: Sequence[SkillSummary], page: int) -> str:
+    pages = max(1, -(-len(skills) // SKILLS_PER_PAGE))
+    shown = skills[page * SKILLS_PER_PAGE : (page + 1) * SKILLS_PER_PAGE]
+    lines = [f"<b>Skills</b> ({page + 1}/{pages})"]
+    for skill in shown:
+        lines.append(f"\n<b>{escape_html(skill.name)}</b> — {escape_html(truncate(skill.description, 140))}")
+    if not skills:
+        lines.append("\nNo skills are installed.")
+    return "\n".join(lines)
+
+
+def skill_detail(skill: SkillSummary) -> str:
+    return (
+        f"<b>{escape_html(skill.name)}</b>\n{escape_html(truncate(skill.description, 1000))}\n\n"
+        f"Run it: <code>/run {escape_html(skill.name)} your request</code>"
+    )
+
+
+_STATUS_ICON = {"queued": "🕒", "running": "⏳", "completed": "✅", "failed": "❌", "cancelled": "⏹"}
+
+
+def status(runs: Sequence[RunSummary]) -> str:
+    if not runs:
+        return NO_RUNS
+    lines = ["<b>Recent runs</b>"]
+    for run in runs:
+        icon = _STATUS_ICON.get(run.status, "•")
+        when = f" · {run.queued_at:%b %d %H:%M} UTC" if run.queued_at else ""
+        line = f"{icon} <b>{escape_html(run.skill)}</b> — {escape_html(run.status)}{when}"
+        if run.title:
+            line += f"\n    {escape_html(truncate(run.title, 80))}"
+        if run.error:
+            line += f"\n    {escape_html(truncate(run.error, 160))}"
+        lines.append(line)
+    return "\n".join(lines)
