@@ -27,6 +27,7 @@ from marketing_agent.functions.events import (
     SkillExecuteFailed,
 )
 from marketing_agent.functions.registry import SERVE_PATH, build_functions, serve_functions
+from marketing_agent.functions.wiring import FunctionsMount, build_function_deps
 
 __all__ = [
     "FEEDBACK_PROCESS",
@@ -38,6 +39,7 @@ __all__ = [
     "ChannelTarget",
     "FeedbackProcess",
     "FunctionDeps",
+    "FunctionsMount",
     "Notifications",
     "RunNotice",
     "RunServices",
@@ -46,6 +48,7 @@ __all__ = [
     "SkillExecuteFailed",
     "SkillExecutor",
     "SkillOutcome",
+    "build_function_deps",
     "build_functions",
     "serve_functions",
 ]

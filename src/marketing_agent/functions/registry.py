@@ -28,8 +28,18 @@ def build_functions(client: inngest.Inngest, deps: FunctionDeps) -> list[inngest
     ]
 
 
-def serve_functions(app: FastAPI, deps: FunctionDeps, client: inngest.Inngest) -> list[inngest.Function[Any]]:
-    """Mount the Inngest serve endpoint (``GET|PUT|POST /api/inngest``) on ``app``."""
+def serve_functions(
+    app: FastAPI, deps: FunctionDeps, client: inngest.Inngest | None = None
+) -> list[inngest.Function[Any]]:
+    """Mount the Inngest serve endpoint (``GET|PUT|POST /api/inngest``) on ``app``.
+
+    ``client`` defaults to the app's one client (``services.make_inngest_client``), pointed at our engine
+    or at Inngest Cloud by the settings; the functions send their events through it.
+    """
+    if client is None:
+        from marketing_agent.services import make_inngest_client
+
+        client = make_inngest_client(deps.settings)
     functions = build_functions(client, deps)
     with warnings.catch_warnings():
         # inngest 0.5.19's FastAPI glue declares a pydantic model with a class-based config; the warning it

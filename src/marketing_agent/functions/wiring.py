@@ -1,0 +1,202 @@
+"""Building the functions' dependencies from the settings, once, at start-up.
+
+:class:`FunctionsMount` is the hook the API factory takes (``create_api_app(..., mount_functions=...)``):
+it builds :class:`FunctionDeps` from the app's database and store, mounts ``/api/inngest`` and keeps
+what it opened (LLM provider, notifier HTTP client) so the caller can close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Protocol
+
+import inngest
+from fastapi import FastAPI
+
+from marketing_agent.agent.execute import SkillOptions, execute_skill
+from marketing_agent.agent.llm import LLMProvider, make_provider
+from marketing_agent.agent.skill import Skill
+from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
+from marketing_agent.errors import ValidationFailed
+from marketing_agent.functions.adapters import (
+    ChannelNotifications,
+    DatabaseRunServices,
+    TelegramOriginEditor,
+)
+from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
+from marketing_agent.functions.registry import serve_functions
+from marketing_agent.notify import NotifierRegistry, build_notifiers
+from marketing_agent.services import Database, make_inngest_client
+from marketing_agent.settings import Settings
+from marketing_agent.storage import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+#: Keys of a run's ``options`` that are not LLM options (who to notify, not how to generate).
+NON_LLM_OPTIONS = frozenset({"telegram"})
+
+
+class CatalogSkillExecutor:
+    """:class:`~marketing_agent.functions.deps.SkillExecutor` over the skill catalog and ``execute_skill``.
+
+    The provider and the catalog are made on first use, so a process without any LLM configured still
+    starts, and a run then fails at once with the error saying how to configure one.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: ObjectStore,
+        *,
+        provider: LLMProvider | None = None,
+        catalog: SkillCatalog | None = None,
+    ) -> None:
+        self._settings = settings
+        self._store = store
+        self._provider = provider
+        self._owns_provider = provider is None
+        self._catalog = catalog
+        self._lock = asyncio.Lock()
+
+    async def _load_catalog(self) -> SkillCatalog:
+        catalog = await load_skill_catalog(self._settings.skills_dir, self._store)
+        self._catalog = catalog
+        return catalog
+
+    async def skill(self, name: str) -> Skill:
+        async with self._lock:
+            catalog = self._catalog or await self._load_catalog()
+            if name not in catalog:
+                # A skill uploaded to storage after start-up: look once more before giving up.
+                catalog = await self._load_catalog()
+        return catalog.require(name)
+
+    def provider(self) -> LLMProvider:
+        if self._provider is None:
+            self._provider = make_provider(self._settings)  # LLMNotConfigured is permanent: the run fails
+        return self._provider
+
+    async def __call__(
+        self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
+    ) -> SkillOutcome:
+        skill = await self.skill(skill_name)
+        try:
+            llm_options = SkillOptions.model_validate(
+                {k: v for k, v in options.items() if k not in NON_LLM_OPTIONS}
+            )
+        except ValueError as exc:
+            raise ValidationFailed(f"invalid run options: {exc}") from exc
+        result = await execute_skill(
+            skill,
+            message,
+            client_slug,
+            llm_options,
+            provider=self.provider(),
+            store=self._store,
+            raise_errors=True,
+        )
+        return SkillOutcome(
+            output=result.output,
+            title=result.title,
+            tokens_in=result.tokens_input,
+            tokens_out=result.tokens_output,
+            # No price known for the model (a local or unlisted one): recorded as 0 with the tokens.
+            cost_usd=result.cost_usd or 0.0,
+            model=result.model,
+            warnings=result.warnings,
+        )
+
+    async def aclose(self) -> None:
+        if self._owns_provider and self._provider is not None:
+            await self._provider.aclose()
+
+
+def build_function_deps(
+    settings: Settings,
+    *,
+    database: Database,
+    store: ObjectStore,
+    provider: LLMProvider | None = None,
+    catalog: SkillCatalog | None = None,
+    notifiers: NotifierRegistry | None = None,
+    telegram_origin_editor: TelegramOriginEditor | None = None,
+) -> FunctionDeps:
+    """Everything the functions need, from the parts the process already opened."""
+    if telegram_origin_editor is None and settings.telegram_bot_token is not None:
+        from marketing_agent.bot import origin_editor
+
+        telegram_origin_editor = origin_editor(settings)
+    registry = notifiers or build_notifiers(settings)
+    return FunctionDeps(
+        settings=settings,
+        services=DatabaseRunServices(database, settings),
+        store=store,
+        execute=CatalogSkillExecutor(settings, store, provider=provider, catalog=catalog),
+        notifications=ChannelNotifications(
+            settings, database, registry, telegram_origin_editor=telegram_origin_editor
+        ),
+    )
+
+
+class _AppParts(Protocol):
+    """What the API factory's context offers (``marketing_agent.api.context.AppContext``)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def database(self) -> Database: ...
+    @property
+    def store(self) -> ObjectStore: ...
+
+
+class FunctionsMount:
+    """The ``mount_functions`` hook of ``create_api_app``; call :meth:`aclose` when the process stops."""
+
+    def __init__(
+        self,
+        *,
+        client: inngest.Inngest | None = None,
+        provider: LLMProvider | None = None,
+        catalog: SkillCatalog | None = None,
+        notifiers: NotifierRegistry | None = None,
+        telegram_origin_editor: TelegramOriginEditor | None = None,
+    ) -> None:
+        self._client = client
+        self._provider = provider
+        self._catalog = catalog
+        self._notifiers = notifiers
+        self._editor = telegram_origin_editor
+        self._owned: list[Any] = []
+        self.deps: FunctionDeps | None = None
+        self.functions: list[inngest.Function[Any]] = []
+
+    def __call__(self, app: FastAPI, context: _AppParts) -> list[inngest.Function[Any]]:
+        settings = context.settings
+        notifiers = self._notifiers
+        if notifiers is None:
+            notifiers = build_notifiers(settings)
+            self._owned.append(notifiers)
+        self.deps = build_function_deps(
+            settings,
+            database=context.database,
+            store=context.store,
+            provider=self._provider,
+            catalog=self._catalog,
+            notifiers=notifiers,
+            telegram_origin_editor=self._editor,
+        )
+        self._owned.append(self.deps.execute)
+        self.functions = serve_functions(app, self.deps, self._client or make_inngest_client(settings))
+        return self.functions
+
+    async def aclose(self) -> None:
+        for part in reversed(self._owned):
+            try:
+                await part.aclose()
+            except Exception:  # closing is best effort; say what failed and go on with the rest
+                logger.exception("closing %s failed", type(part).__name__)
+        self._owned.clear()
+
+
+__all__ = ["NON_LLM_OPTIONS", "CatalogSkillExecutor", "FunctionsMount", "build_function_deps"]
