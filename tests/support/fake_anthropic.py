@@ -81,7 +81,7 @@ class FakeAnthropic(FakeLLMServer):
             "role": "assistant",
             "model": body["model"],
             "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
+            "stop_reason": (reply.stop_reason if reply else None) or "end_turn",
             "stop_sequence": None,
             "usage": usage,
         }

@@ -27,6 +27,7 @@ class FakeReply:
     delay: float = 0.0  # seconds to wait before answering (timeouts)
     text: str | None = None
     usage: dict[str, Any] | None = None
+    stop_reason: str | None = None  # e.g. "max_tokens" (Anthropic) / "length" (OpenAI)
 
 
 @dataclass(frozen=True)

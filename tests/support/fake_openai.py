@@ -95,7 +95,7 @@ class FakeOpenAI(FakeLLMServer):
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": (reply.stop_reason if reply else None) or "stop",
                     "logprobs": None,
                 }
             ],
