@@ -1,0 +1,399 @@
+"""``marketing-agent``: the one entry point (typer + rich).
+
+Server commands (``up``, ``api``) migrate the app database first; user-facing commands (``clients``,
+``run``) talk to a running API with ``--api-url`` and ``--api-key`` (``MARKETING_AGENT_API_KEY``).
+Bad arguments or configuration exit with code 2 and a one-line reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import httpx
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from marketing_agent.bot.cli import bot_cli
+from marketing_agent.engine.cli import engine_app
+from marketing_agent.errors import ConfigError, MarketingAgentError
+from marketing_agent.settings import Settings, load_settings
+
+logger = logging.getLogger(__name__)
+console = Console()
+err_console = Console(stderr=True)
+T = TypeVar("T")
+
+app = typer.Typer(
+    name="marketing-agent",
+    help="An LLM marketing agent's skills as reliable background jobs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The app database.", no_args_is_help=True)
+users_app = typer.Typer(help="Users and API keys.", no_args_is_help=True)
+skills_app = typer.Typer(help="The skill catalog.", no_args_is_help=True)
+clients_app = typer.Typer(help="Clients and their context files (through the API).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(skills_app, name="skills")
+app.add_typer(clients_app, name="clients")
+app.add_typer(engine_app, name="engine")
+app.add_typer(bot_cli, name="bot")
+
+
+def fail(message: str) -> NoReturn:
+    """One line on stderr, exit code 2 (bad arguments or configuration)."""
+    sys.stderr.write("error: " + " ".join(message.split()) + "\n")
+    raise typer.Exit(code=2)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        fail(f"bad setting {'.'.join(str(p) for p in first['loc']).upper()}: {first['msg']}")
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        return asyncio.run(coro)
+    except ConfigError as exc:
+        fail(exc.message)
+
+
+def _setup_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- database and app preparation ---------------------------------------------------------------------
+async def _migrate(settings: Settings) -> None:
+    from marketing_agent.db import upgrade_database
+    from marketing_agent.db.session import normalize_database_url
+
+    url = settings.resolved_database_url
+    normalize_database_url(url)  # a bad URL is a ConfigError before anything connects
+    if url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        await upgrade_database(url)
+    except MarketingAgentError:
+        raise
+    except Exception as exc:  # unreachable server, wrong password, unwritable file: all configuration
+        raise ConfigError(f"cannot migrate the database: {type(exc).__name__}: {exc}") from exc
+
+
+async def _sync_skill_table(settings: Settings) -> tuple[int, list[str]]:
+    from marketing_agent.agent.skills import load_skill_catalog
+    from marketing_agent.services import Database, sync_skills
+    from marketing_agent.storage import open_object_store
+
+    catalog = await load_skill_catalog(settings.skills_dir, open_object_store(settings))
+    database = Database(settings.resolved_database_url)
+    try:
+        await sync_skills(database, catalog.all())
+    finally:
+        await database.dispose()
+    return len(catalog), [f"{e.path}: {e.reason}" for e in catalog.errors]
+
+
+async def _prepare(settings: Settings) -> None:
+    """What every server start does: migrate, then bring the skills table in step with the catalog."""
+    await _migrate(settings)
+    count, problems = await _sync_skill_table(settings)
+    logger.info("skills ready", extra={"skills": count})
+    for problem in problems:
+        logger.warning("skill skipped: %s", problem)
+
+
+async def _ensure_local_user(settings: Settings) -> str | None:
+    """On a first start (no users at all), create a local user and return its key — printed once."""
+    from marketing_agent.services import Database, count_users, create_user
+
+    database = Database(settings.resolved_database_url)
+    try:
+        if await count_users(database) > 0:
+            return None
+        return (await create_user(database, "local@localhost")).api_key
+    finally:
+        await database.dispose()
+
+
+async def _serve(settings: Settings, *, with_everything: bool) -> None:
+    import uvicorn
+
+    from marketing_agent.api import create_api_app
+
+    api = create_api_app(settings)
+    # --- FUNCTIONS: mount the Inngest serve endpoint (/api/inngest) here, e.g.
+    #     create_api_app(settings, mount_functions=<hook calling marketing_agent.functions.serve_functions>)
+    servers = [
+        uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))
+    ]
+    if with_everything:
+        # --- ENGINE: add the engine server here (marketing_agent.engine.create_engine_app(EngineConfig(
+        #     database_url=settings.resolved_engine_database_url, host=settings.engine_host,
+        #     port=settings.engine_port, app_urls=(f"{settings.api_url}/api/inngest",)))) as another
+        #     uvicorn.Server in `servers`.
+        # --- BOT: when settings.telegram_bot_token is set, run marketing_agent.bot.cli.run_bot(settings)
+        #     as another task beside the servers.
+        pass
+    await asyncio.gather(*(server.serve() for server in servers))
+
+
+# --- server commands ----------------------------------------------------------------------------------
+@app.command()
+def up() -> None:
+    """Run everything in one process on embedded defaults (SQLite and a local folder under DATA_DIR)."""
+    settings = _settings()
+    _setup_logging()
+    _run(_prepare(settings))
+    key = _run(_ensure_local_user(settings))
+    if key is not None:
+        console.print("[bold]Created a local user.[/bold] Its API key (shown only now):")
+        console.print(key, markup=False, highlight=False)
+    console.print(f"API      {settings.api_url}/api/v1   (docs: {settings.api_url}/docs)", markup=False)
+    console.print(f"Engine   {settings.engine_url}", markup=False)
+    _run(_serve(settings, with_everything=True))
+
+
+@app.command("api")
+def api_command() -> None:
+    """Run the REST API alone (migrates the database first)."""
+    settings = _settings()
+    _setup_logging()
+    _run(_prepare(settings))
+    _run(_serve(settings, with_everything=False))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to DATABASE_URL."""
+    settings = _settings()
+    _run(_migrate(settings))
+    console.print("database is up to date")
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option("--email", help="The user's e-mail address.")],
+    as_json: Annotated[bool, typer.Option("--json", help='Print {"user_id", "api_key"}.')] = False,
+) -> None:
+    """Create a user and print its API key (shown only this once)."""
+    from marketing_agent.services import Database, create_user
+
+    settings = _settings()
+
+    async def go() -> tuple[str, str]:
+        await _migrate(settings)
+        database = Database(settings.resolved_database_url)
+        try:
+            created = await create_user(database, email)
+        finally:
+            await database.dispose()
+        return str(created.user.id), created.api_key
+
+    try:
+        user_id, api_key = _run(go())
+    except MarketingAgentError as exc:
+        fail(exc.message)
+    if as_json:
+        sys.stdout.write(json.dumps({"user_id": user_id, "api_key": api_key}) + "\n")
+    else:
+        console.print(f"user {user_id} created; API key (shown only now):", markup=False)
+        console.print(api_key, markup=False, highlight=False)
+
+
+@skills_app.command("list")
+def skills_list() -> None:
+    """List the skills the catalog loads (built-in, SKILLS_DIR, storage) and any that failed to load."""
+    from marketing_agent.agent.skills import load_skill_catalog
+    from marketing_agent.storage import open_object_store
+
+    settings = _settings()
+    catalog = _run(load_skill_catalog(settings.skills_dir, open_object_store(settings)))
+    table = Table("name", "type", "source", "description")
+    for skill in catalog.all():
+        table.add_row(skill.name, skill.metadata.type, skill.source.value, skill.description[:80])
+    console.print(table)
+    for problem in catalog.errors:
+        err_console.print(f"skipped {problem.path}: {problem.reason}", markup=False)
+
+
+@skills_app.command("sync")
+def skills_sync() -> None:
+    """Bring the skills table in step with the catalog."""
+    settings = _settings()
+    _run(_migrate(settings))
+    count, problems = _run(_sync_skill_table(settings))
+    console.print(f"{count} skills in the catalog; table synced")
+    for problem in problems:
+        err_console.print(f"skipped {problem}", markup=False)
+
+
+# --- commands that talk to a running API --------------------------------------------------------------
+ApiUrl = Annotated[
+    str | None,
+    typer.Option("--api-url", envvar="MARKETING_AGENT_API_URL", help="Default: the API's own URL."),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", envvar="MARKETING_AGENT_API_KEY", help="Your API key.")
+]
+
+
+class ApiClient:
+    """A tiny synchronous client for the REST API (envelope unwrapped, errors turned into one line)."""
+
+    def __init__(self, api_url: str | None, api_key: str | None) -> None:
+        if not api_key:
+            fail("an API key is needed: --api-key or MARKETING_AGENT_API_KEY")
+        base = (api_url or _settings().api_url).rstrip("/")
+        self.http = httpx.Client(
+            base_url=f"{base}/api/v1", headers={"Authorization": f"Bearer {api_key}"}, timeout=30.0
+        )
+
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            fail(f"cannot reach the API at {self.http.base_url}: {exc}")
+        if response.headers.get("content-type", "").startswith("text/markdown"):
+            return response.text
+        try:
+            body = response.json()
+        except ValueError:
+            fail(f"HTTP {response.status_code} from the API")
+        if not body.get("success"):
+            error = body.get("error", {})
+            fail(f"{error.get('code', response.status_code)}: {error.get('message', '')}")
+        return body["data"]
+
+    def client_id(self, slug: str) -> str:
+        offset = 0
+        while True:
+            page = self.call("GET", "/clients", params={"limit": 100, "offset": offset})
+            for client in page["clients"]:
+                if client["slug"] == slug:
+                    return str(client["id"])
+            offset += 100
+            if offset >= page["total"]:
+                fail(f"no client with slug {slug!r}")
+
+
+@clients_app.command("create")
+def clients_create(
+    name: Annotated[str, typer.Option("--name", help="The client's display name.")],
+    slug: Annotated[str, typer.Option("--slug", help="lowercase-with-hyphens, unique among your clients.")],
+    description: Annotated[str | None, typer.Option("--description")] = None,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Create a client."""
+    body: dict[str, Any] = {"name": name, "slug": slug}
+    if description is not None:
+        body["description"] = description
+    created = ApiClient(api_url, api_key).call("POST", "/clients", json=body)
+    console.print(f"client {created['id']} created; files go under {created['s3Prefix']}", markup=False)
+
+
+@clients_app.command("upload")
+def clients_upload(
+    slug: Annotated[str, typer.Argument(help="The client's slug.")],
+    files: Annotated[
+        list[Path], typer.Argument(help="Markdown files to upload.", exists=True, dir_okay=False)
+    ],
+    as_path: Annotated[
+        str | None,
+        typer.Option("--as", help="Path in the client's folder (one file only), e.g. brand/voice.md."),
+    ] = None,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Upload context files (profile.md, brand/voice.md…) to a client's folder."""
+    if as_path is not None and len(files) != 1:
+        fail("--as takes exactly one file")
+    api = ApiClient(api_url, api_key)
+    client_id = api.client_id(slug)
+    for file in files:
+        target = as_path or file.name
+        api.call(
+            "PUT",
+            f"/clients/{client_id}/files/{target}",
+            content=file.read_bytes(),
+            headers={"Content-Type": "text/markdown"},
+        )
+        console.print(f"uploaded {file} → {target}", markup=False)
+
+
+_FINAL = {"completed", "failed", "cancelled"}
+
+
+@app.command("run")
+def run_command(
+    skill: Annotated[str, typer.Argument(help="Skill name, e.g. copywriting.")],
+    message: Annotated[str, typer.Argument(help="What you want, in your words.")],
+    *,
+    client: Annotated[str | None, typer.Option("--client", help="Client slug.")] = None,
+    options: Annotated[str | None, typer.Option("--options", help="JSON object of skill options.")] = None,
+    follow: Annotated[bool, typer.Option("--follow", help="Wait, show progress, print the output.")] = False,
+    poll: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between status checks.")] = 1.0,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Run a skill through the API; with --follow, wait for it and print the output."""
+    body: dict[str, Any] = {"skillName": skill, "message": message}
+    if options is not None:
+        try:
+            body["options"] = json.loads(options)
+        except ValueError:
+            fail("--options must be a JSON object")
+        if not isinstance(body["options"], dict):
+            fail("--options must be a JSON object")
+    api = ApiClient(api_url, api_key)
+    if client is not None:
+        body["clientId"] = api.client_id(client)
+    queued = api.call("POST", "/runs", json=body)
+    run_id = queued["runId"]
+    console.print(f"run {run_id} queued", markup=False)
+    if not follow:
+        return
+    status = queued["status"]
+    started = time.monotonic()
+    with console.status(f"{skill}: {status}") as spinner:
+        while True:
+            run = api.call("GET", f"/runs/{run_id}")
+            if run["status"] != status:
+                status = run["status"]
+                console.print(f"{time.monotonic() - started:6.1f}s  {status}", markup=False)
+            spinner.update(f"{skill}: {status} ({time.monotonic() - started:.0f}s)")
+            if status in _FINAL:
+                break
+            time.sleep(poll)
+    if status != "completed":
+        err_console.print(f"run {status}: {run.get('errorMessage') or ''}", markup=False)
+        raise typer.Exit(code=1)
+    usage = (
+        f"tokens {run.get('tokensInput')} in / {run.get('tokensOutput')} out, ${run.get('costUsd') or 0:.4f}"
+    )
+    console.print(usage, markup=False)
+    if run.get("output"):
+        content = api.call("GET", f"/outputs/{run['output']['id']}/content")
+        console.rule(run["output"]["title"])
+        sys.stdout.write(str(content).rstrip() + "\n")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
