@@ -73,3 +73,10 @@ def text_of(call: ApiCall) -> str:
 
 def to_chat(chat_id: int) -> Callable[[ApiCall], bool]:
     return lambda call: str(call.params.get("chat_id")) == str(chat_id)
+
+
+async def eventually(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Wait for the bot to finish what it does after its last API call."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.02)

@@ -1,0 +1,200 @@
+"""A run from the chat: /run or free text → "working on it" → the result → full output → rating."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from marketing_agent.bot import notify_run_finished
+from marketing_agent.bot.callbacks import MAX_BYTES
+from marketing_agent.errors import NotificationRejected
+from support.fake_telegram import ApiCall, FakeTelegram
+
+from .conftest import USER, PollingBot, eventually, text_of, to_chat
+
+CHAT = 400
+
+
+def _buttons(call: ApiCall) -> list[dict[str, Any]]:
+    markup = call.params.get("reply_markup") or {}
+    if isinstance(markup, str):
+        markup = json.loads(markup)
+    return [button for row in markup.get("inline_keyboard", []) for button in row]
+
+
+async def _start_run(bot: PollingBot, text: str) -> tuple[str, int]:
+    bot.backend.links[CHAT] = USER
+    bot.fake.push_text(CHAT, text)
+    working = await bot.fake.await_call("sendMessage", to_chat(CHAT))
+    assert "Working on" in text_of(working)
+    await eventually(lambda: bool(bot.backend.runs))
+    [run] = bot.backend.runs.values()
+    message_id = run.message_id
+    assert bot.fake.messages[(CHAT, message_id)]["text"] == text_of(working)
+    return run.run_id, message_id
+
+
+async def test_full_run_with_rating(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, message_id = await _start_run(
+        polling_bot, "/run copywriting Homepage for a CRM\nTone: <bold> & brief"
+    )
+    run = backend.runs[run_id]
+    assert (run.skill, run.chat_id) == ("copywriting", CHAT)
+    assert run.message == "Homepage for a CRM\nTone: <bold> & brief"  # line break and markup kept
+
+    finished = backend.complete_run(
+        run_id, title="CRM homepage <draft> & CTA", content="# Headline\n\nSell **more** with <less> effort."
+    )
+    await notify_run_finished(polling_bot.service.bot, finished)
+
+    edit = fake.calls_to("editMessageText")[-1]
+    assert edit.params["message_id"] == str(message_id)
+    shown = text_of(edit)
+    assert shown.startswith("✅ CRM homepage <draft> & CTA")
+    assert "Sell **more** with <less> effort." in shown
+    buttons = _buttons(edit)
+    assert [b["text"] for b in buttons] == ["📄 Full output", "1★", "2★", "3★", "4★", "5★"]
+    assert all(len(b["callback_data"].encode()) <= MAX_BYTES for b in buttons)
+
+    # Full output: short, so a plain message with the markdown exactly as written.
+    fake.push_callback(CHAT, message_id, buttons[0]["callback_data"])
+    full = await fake.await_call("sendMessage", lambda c: to_chat(CHAT)(c) and "Headline" in c.params["text"])
+    assert full.params["text"] == "# Headline\n\nSell **more** with <less> effort."
+    assert "parse_mode" not in full.params
+
+    # Rating 4: feedback recorded with source telegram and processed; the buttons say thanks.
+    fake.push_callback(CHAT, message_id, buttons[4]["callback_data"])
+    answer = await fake.await_call("answerCallbackQuery", lambda c: "rated" in str(c.params.get("text")))
+    assert answer.params["text"] == "Thanks — rated 4/5"
+    [feedback] = backend.feedback
+    assert (feedback.user_id, feedback.output_id, feedback.score, feedback.source) == (
+        USER.user_id,
+        finished.output_id,
+        4,
+        "telegram",
+    )
+    assert backend.processed_feedback == [finished.output_id]
+    markup = await fake.await_call("editMessageReplyMarkup")
+    assert [b["text"] for b in _buttons(markup)] == ["📄 Full output", "You rated 4/5 — thanks"]
+
+
+async def test_a_long_output_comes_as_a_markdown_document(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, message_id = await _start_run(polling_bot, "/run seo-audit Audit example.com")
+    content = "## Findings\n\n" + ("Fix the <title> & meta tags on every page. " * 120)[:4987]
+    assert len(content) == 5000
+    finished = backend.complete_run(run_id, title="SEO audit", content=content)
+    await notify_run_finished(polling_bot.service.bot, finished)
+
+    edit = fake.calls_to("editMessageText")[-1]
+    assert len(text_of(edit)) <= 4096  # the preview was cut to fit (the fake refuses longer texts)
+    fake.push_callback(CHAT, message_id, _buttons(edit)[0]["callback_data"])
+    document = await fake.await_call("sendDocument")
+    filename, data = document.files["document"]
+    assert filename.endswith(".md")
+    assert data.decode() == content
+    assert document.params["caption"] == "SEO audit"
+
+
+async def test_a_failed_run_is_reported_with_its_reason(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, message_id = await _start_run(polling_bot, "/run positioning Our B2B analytics tool")
+    await notify_run_finished(
+        polling_bot.service.bot, backend.fail_run(run_id, "LLM answered 400: <bad> & request")
+    )
+    edit = fake.calls_to("editMessageText")[-1]
+    assert edit.params["message_id"] == str(message_id)
+    assert text_of(edit) == "❌ positioning failed.\nReason: LLM answered 400: <bad> & request"
+    assert _buttons(edit) == []
+
+
+async def test_an_unknown_skill_is_refused_in_the_working_message(polling_bot: PollingBot) -> None:
+    polling_bot.backend.links[CHAT] = USER
+    polling_bot.fake.push_text(CHAT, "/run nonsense do things")
+    edit = await polling_bot.fake.await_call("editMessageText")
+    assert text_of(edit) == "❌ Could not start nonsense: skill 'nonsense' not found"
+    assert polling_bot.backend.runs == {}
+
+
+async def test_run_without_a_message_shows_usage(polling_bot: PollingBot) -> None:
+    polling_bot.backend.links[CHAT] = USER
+    polling_bot.fake.push_text(CHAT, "/run copywriting")
+    reply = await polling_bot.fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(reply).startswith("Usage: /run skill message")
+
+
+async def test_free_text_offers_skills_and_runs_the_chosen_one(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    update = fake.push_text(CHAT, "Plan an onboarding email sequence for new trial users")
+    question = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(question) == "Which skill should handle this?"
+    choices = _buttons(question)
+    assert choices[0]["text"] == "email-sequence"
+    assert 1 <= len(choices) <= 3
+    question_id = fake.chat_messages(CHAT)[-1]["message_id"]
+
+    fake.push_callback(CHAT, question_id, choices[0]["callback_data"])
+    working = await fake.await_call("editMessageText")
+    assert "Working on email-sequence" in text_of(working)
+    await eventually(lambda: bool(backend.runs))
+    [run] = backend.runs.values()
+    assert run.message == update["message"]["text"]
+    assert (run.skill, run.message_id) == ("email-sequence", question_id)
+
+
+async def test_free_text_with_no_likely_skill(polling_bot: PollingBot) -> None:
+    polling_bot.backend.links[CHAT] = USER
+    polling_bot.fake.push_text(CHAT, "zzz qqq")
+    reply = await polling_bot.fake.await_call("sendMessage", to_chat(CHAT))
+    assert "could not tell which skill fits" in text_of(reply)
+
+
+async def test_skills_are_paged(polling_bot: PollingBot) -> None:
+    fake = polling_bot.fake
+    polling_bot.backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/skills")
+    first = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(first).startswith("Skills (1/2)")
+    assert [b["text"] for b in _buttons(first)][-1] == "Next ›"
+    message_id = fake.chat_messages(CHAT)[-1]["message_id"]
+    fake.push_callback(CHAT, message_id, _buttons(first)[-1]["callback_data"])
+    second = await fake.await_call("editMessageText")
+    assert text_of(second).startswith("Skills (2/2)")
+    assert "seo-audit" in text_of(second)
+    assert [b["text"] for b in _buttons(second)] == ["seo-audit", "‹ Previous"]
+
+
+async def test_status_lists_recent_runs(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, _ = await _start_run(polling_bot, "/run press-release We raised a seed round")
+    backend.complete_run(run_id, title="Seed round <announcement>", content="...")
+    fake.push_text(CHAT, "/status")
+    reply = await fake.await_call(
+        "sendMessage", lambda c: to_chat(CHAT)(c) and "Recent runs" in c.params["text"]
+    )
+    assert "press-release — completed" in text_of(reply)
+    assert "Seed round <announcement>" in text_of(reply)
+
+
+async def test_result_is_sent_anew_when_the_working_message_is_gone(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, message_id = await _start_run(polling_bot, "/run copywriting Pricing page")
+    del fake.messages[(CHAT, message_id)]  # the user deleted it
+    await notify_run_finished(
+        polling_bot.service.bot, backend.complete_run(run_id, title="Pricing", content="x")
+    )
+    sent = fake.calls_to("sendMessage")[-1]
+    assert text_of(sent).startswith("✅ Pricing")
+
+
+async def test_a_blocked_chat_is_a_permanent_failure(fake: FakeTelegram, polling_bot: PollingBot) -> None:
+    run_id, _ = await _start_run(polling_bot, "/run copywriting Pricing page")
+    fake.fail_next["editMessageText"] = (403, "Forbidden: bot was blocked by the user")
+    with pytest.raises(NotificationRejected):
+        await notify_run_finished(
+            polling_bot.service.bot, polling_bot.backend.complete_run(run_id, title="t", content="x")
+        )
