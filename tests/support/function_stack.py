@@ -73,7 +73,7 @@ class Stack:
             await asyncio.sleep(0.05)
 
 
-async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+async def serve_app(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -87,7 +87,7 @@ async def _serve(app: Any, port: int) -> tuple[uvicorn.Server, asyncio.Task[None
     return server, task
 
 
-async def _stop(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
+async def stop_app(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
     server.should_exit = True
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=10)
@@ -122,15 +122,15 @@ async def function_stack(
     app = FastAPI()
     serve_functions(app, build_deps(settings), client)
 
-    engine_server, engine_task = await _serve(create_engine_app(config), engine_port)
+    engine_server, engine_task = await serve_app(create_engine_app(config), engine_port)
     try:
-        app_server, app_task = await _serve(app, app_port)
+        app_server, app_task = await serve_app(app, app_port)
         try:
             async with httpx.AsyncClient(timeout=30) as http:
                 reply = await http.post(f"{engine_url}/v1/apps/sync", json={"url": app_url})
                 reply.raise_for_status()
                 yield Stack(engine_url=engine_url, app_url=app_url, client=client, http=http)
         finally:
-            await _stop(app_server, app_task)
+            await stop_app(app_server, app_task)
     finally:
-        await _stop(engine_server, engine_task)
+        await stop_app(engine_server, engine_task)
