@@ -50,6 +50,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
+# Stop reasons meaning the answer was withheld: Anthropic's refusal, OpenAI's content filter.
+_DECLINED = frozenset({"refusal", "content_filter"})
+
 #: ``max_tokens`` when neither the run nor the skill sets one.
 DEFAULT_MAX_TOKENS = 4096
 
@@ -241,6 +244,8 @@ def _result(
     output = clean_output(response.text)
     if response.truncated:
         warnings.append(f"the output was cut off at the max_tokens limit ({response.output_tokens} tokens)")
+    elif response.stop_reason in _DECLINED:
+        warnings.append(f"the model declined or was filtered (stop reason {response.stop_reason})")
     warnings.extend(
         check_format(
             output,

@@ -168,3 +168,13 @@ async def test_through_an_openai_compatible_server(skill: Skill, store: LocalObj
     system = server.requests[0].json["messages"][0]
     assert system["role"] == "system"
     assert "Acme sells reusable rockets" in system["content"]
+
+
+async def test_a_refusal_is_a_warning(
+    skill: Skill, anthropic: LLMProvider, fake_anthropic: FakeAnthropic
+) -> None:
+    fake_anthropic.enqueue(FakeReply(text="I can't help with that.", stop_reason="refusal"))
+    result = await execute_skill(skill, "Homepage.", None, provider=anthropic)
+    assert result.ok
+    assert "the model declined or was filtered (stop reason refusal)" in result.warnings
+    assert result.title == "copywriting"
