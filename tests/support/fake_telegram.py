@@ -349,6 +349,8 @@ class FakeTelegram:
         message = self.messages.get(key)
         if message is None:
             raise ApiError(400, f"Bad Request: message to {action} not found")
+        if action == "edit" and not message["from"]["is_bot"]:
+            raise ApiError(400, "Bad Request: message can't be edited")
         return message
 
     def _api_editMessageText(self, params: dict[str, Any], files: dict[str, Any]) -> Any:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from marketing_agent.bot import BotService, InMemoryBotBackend, create_telegram_webhook_router
+from marketing_agent.bot import BotService, InMemoryBotBackend, create_telegram_webhook_router, origin_editor
 from support.fake_telegram import FakeTelegram
 
 from .conftest import API_KEY, USER, make_settings, text_of, to_chat
@@ -90,3 +91,31 @@ async def test_set_webhook_registers_url_and_secret(service: BotService, fake: F
     assert fake.webhook_secret == SECRET
     await service.delete_webhook()
     assert fake.webhook_url is None
+
+
+async def test_polling_removes_a_webhook_first(fake: FakeTelegram, backend: InMemoryBotBackend) -> None:
+    fake.webhook_url = "https://old.example.com/hook"  # getUpdates answers 409 while this is set
+    service = BotService(make_settings(fake), backend, poll_timeout=1)
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run_polling(stop))
+    try:
+        fake.push_text(503, "/help")
+        reply = await fake.await_call("sendMessage", to_chat(503))
+        assert "not linked" in text_of(reply)
+        assert fake.webhook_url is None
+        assert fake.calls_to("setMyCommands")
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)
+
+
+async def test_origin_editor_edits_with_its_own_client(
+    fake: FakeTelegram, backend: InMemoryBotBackend
+) -> None:
+    backend.links[504] = USER
+    working = fake.handle(fake.token, "sendMessage", {"chat_id": 504, "text": "Working on it"}, {})
+    run = await backend.create_run(USER.user_id, "copywriting", "Homepage", 504, working["message_id"])
+    finished = backend.complete_run(run.run_id, title="Homepage", content="Copy")
+    await origin_editor(make_settings(fake))(finished)
+    edit = fake.calls_to("editMessageText")[-1]
+    assert text_of(edit).startswith("✅ Homepage")
