@@ -11,6 +11,7 @@ from starlette.routing import Mount
 
 from .api import routes
 from .config import EngineConfig
+from .dashboard import EngineExtras
 from .flow import RunStartGate, StepClaimGate
 from .gql import EngineGraphQL
 from .service import EngineService
@@ -22,16 +23,22 @@ def create_engine_app(
     config: EngineConfig, *, start_gate: RunStartGate | None = None, claim_gate: StepClaimGate | None = None
 ) -> Starlette:
     service = EngineService(config, start_gate=start_gate, claim_gate=claim_gate)
+    # /metrics, step logs, retention and the dashboard (mounted at "/" last: the JSON API keeps priority).
+    extras = EngineExtras(service, config)
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         await service.start()
+        await extras.start()
         log.info("engine started on %s (store %s)", f"{config.host}:{config.port}", config.database_url.split("@")[-1])
         try:
             yield
         finally:
+            await extras.stop()
             await service.stop()
 
-    app = Starlette(routes=[*routes, Mount("/v0/gql", app=EngineGraphQL(service))], lifespan=lifespan)
+    app = Starlette(
+        routes=[*routes, Mount("/v0/gql", app=EngineGraphQL(service)), *extras.routes], lifespan=lifespan
+    )
     app.state.engine = service
     return app
