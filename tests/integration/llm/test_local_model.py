@@ -48,6 +48,24 @@ async def test_a_short_deterministic_generation() -> None:
     assert first.warnings == ()
 
 
+async def test_a_prompt_too_long_for_the_window_is_cut_with_a_warning() -> None:
+    from marketing_agent.agent.llm import find_model_file
+
+    provider = LocalProvider(find_model_file(), n_ctx=256)  # a tiny window keeps this fast
+    request = LLMRequest(
+        system=(SystemPart("Our brand voice is plain and warm. " * 100),),
+        messages=(Message("user", "Write a tagline."),),
+        model="claude-opus-5",
+        max_tokens=8,
+        temperature=0,
+    )
+    response = await provider.complete(request)
+    assert response.output_tokens <= 8
+    assert any("system prompt cut" in warning for warning in response.warnings)
+    assert any("runs only" in warning for warning in response.warnings)
+    assert response.input_tokens <= 256
+
+
 async def test_execute_skill_with_no_provider_configured_runs_locally(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

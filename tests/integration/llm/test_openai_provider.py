@@ -159,3 +159,15 @@ async def test_connection_refused_is_retryable() -> None:
         await provider.complete(REQUEST)
     await provider.aclose()
     assert caught.value.retryable
+
+
+async def test_a_key_echoed_in_an_error_message_is_masked(
+    provider: OpenAIProvider, fake_openai: FakeOpenAI
+) -> None:
+    fake_openai.enqueue(
+        openai_error(401, code="invalid_api_key", message="Incorrect API key provided: sk-proj-abc123secret.")
+    )
+    with pytest.raises(LLMFatalError) as caught:
+        await provider.complete(REQUEST)
+    assert "abc123secret" not in str(caught.value)
+    assert "[redacted]" in str(caught.value)

@@ -11,7 +11,7 @@ from marketing_agent.errors import LLMError, LLMFatalError, LLMUnavailable
 from marketing_agent.settings import LLMProviderName
 
 from ._errors import body_field, classify_status
-from ._protocol import LLMRequest, LLMResponse, log_completion
+from ._protocol import LLMRequest, LLMResponse, log_completion, log_failure
 
 # The Messages API accepts at most four cache breakpoints per request.
 _MAX_CACHE_BREAKPOINTS = 4
@@ -56,7 +56,9 @@ class AnthropicProvider:
         try:
             message = await self._client.messages.create(**kwargs)
         except anthropic.AnthropicError as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            log_failure(self.name, request.model, error, time.perf_counter() - started)
+            raise error from exc
         latency = time.perf_counter() - started
         usage = message.usage
         response = LLMResponse(

@@ -7,6 +7,7 @@ fields — never the human-readable message, which providers reword freely.
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -68,6 +69,7 @@ def classify_status(
     if error_code:
         details["error_code"] = error_code
     retry_after = retry_after_seconds(headers)
+    detail = redact(detail)
     message = f"{provider} answered {status}" + (
         f" ({error_type or error_code})" if error_type or error_code else ""
     )
@@ -87,6 +89,15 @@ def classify_status(
     if error_code in CONTEXT_OVERFLOW_CODES:
         details["context_overflow"] = True
     return make(LLMFatalError)
+
+
+# Provider messages may echo part of a key ("Incorrect API key provided: sk-abc…xyz"); they end up in
+# run records and logs, so anything shaped like a key is masked.
+_KEY_LIKE = re.compile(r"\b(?:sk|key|api)[-_][A-Za-z0-9_*.\-]{6,}")
+
+
+def redact(text: str) -> str:
+    return _KEY_LIKE.sub("[redacted]", text)
 
 
 def body_field(body: object, *path: str) -> str | None:

@@ -15,10 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from marketing_agent.errors import LLMFatalError, LLMNotConfigured
+from marketing_agent.errors import LLMError, LLMFatalError, LLMNotConfigured
 from marketing_agent.settings import LLMProviderName
 
-from ._protocol import LLMRequest, LLMResponse, log_completion
+from ._protocol import LLMRequest, LLMResponse, log_completion, log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,11 @@ class LocalProvider:
 
     async def complete(self, request: LLMRequest) -> LLMResponse:
         started = time.perf_counter()
-        response = await asyncio.to_thread(self._generate, request)
+        try:
+            response = await asyncio.to_thread(self._generate, request)
+        except LLMError as error:
+            log_failure(self.name, request.model, error, time.perf_counter() - started)
+            raise
         response = replace(response, latency_seconds=time.perf_counter() - started)
         log_completion(response)
         return response

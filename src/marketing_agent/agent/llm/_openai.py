@@ -12,7 +12,7 @@ from marketing_agent.errors import LLMError, LLMFatalError, LLMUnavailable
 from marketing_agent.settings import LLMProviderName
 
 from ._errors import body_field, classify_status
-from ._protocol import LLMRequest, LLMResponse, log_completion
+from ._protocol import LLMRequest, LLMResponse, log_completion, log_failure
 
 # OpenAI's own models take ``max_completion_tokens`` (``max_tokens`` is deprecated there and refused by
 # the reasoning models, which also refuse a temperature). The compatible servers (Ollama, vLLM,
@@ -71,7 +71,9 @@ class OpenAIProvider:
         try:
             completion = await self._client.chat.completions.create(**kwargs)
         except openai.OpenAIError as exc:
-            raise classify(exc) from exc
+            error = classify(exc)
+            log_failure(self.name, request.model, error, time.perf_counter() - started)
+            raise error from exc
         latency = time.perf_counter() - started
         if not completion.choices:
             raise LLMUnavailable("openai answered with no choices", details={"provider": "openai"})

@@ -109,3 +109,15 @@ def log_completion(response: LLMResponse) -> None:
         response.stop_reason,
         response.latency_seconds,
     )
+
+
+def log_failure(provider: LLMProviderName, model: str, error: Exception, latency_seconds: float) -> None:
+    """The log line for a failed call (the engine logs and retries; this says what the provider did)."""
+    logger.warning(
+        "llm call failed provider=%s model=%s error=%s retryable=%s latency=%.2fs",
+        provider.value,
+        model,
+        getattr(error, "code", type(error).__name__),
+        getattr(error, "retryable", None),
+        latency_seconds,
+    )
