@@ -428,7 +428,10 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = self.server.fake.handle(token, method, params, files)
         except ApiError as exc:
-            self._answer(exc.code, {"ok": False, "error_code": exc.code, "description": exc.description})
+            answer: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
+            if exc.code == 429:
+                answer["parameters"] = {"retry_after": 3}
+            self._answer(exc.code, answer)
             return
         self._answer(200, {"ok": True, "result": result})
 

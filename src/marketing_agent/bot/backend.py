@@ -91,49 +91,13 @@ class BotBackend(Protocol):
 
 _WORD = re.compile(r"[a-z0-9]+")
 # Words that say nothing about which skill fits.
-_STOP = frozenset(
-    {
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "for",
-        "from",
-        "i",
-        "in",
-        "is",
-        "it",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "our",
-        "please",
-        "the",
-        "this",
-        "to",
-        "us",
-        "we",
-        "with",
-        "you",
-        "your",
-        "write",
-        "make",
-        "create",
-        "need",
-        "want",
-        "help",
-        "can",
-        "could",
-        "would",
-        "some",
-    }
-)
+# fmt: off
+_STOP = frozenset({
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "i", "in", "is", "it", "me", "my",
+    "of", "on", "or", "our", "please", "the", "this", "to", "us", "we", "with", "you", "your", "write",
+    "make", "create", "need", "want", "help", "can", "could", "would", "some",
+})
+# fmt: on
 
 
 def rank_skills(text: str, skills: Sequence[SkillSummary], limit: int = 3) -> list[SkillSummary]:

@@ -55,6 +55,13 @@ class TelegramNotifier:
             return body.get("result")
         status = int(body.get("error_code") or response.status_code)
         description = str(body.get("description") or "no description")
+        if status == 429:
+            # Telegram says how long to wait; the engine's retry can honour it.
+            parameters = body.get("parameters") or {}
+            retry_after = parameters.get("retry_after") if isinstance(parameters, dict) else None
+            raise NotificationError(
+                f"telegram answered 429: {description}", details={"status": 429, "retry_after": retry_after}
+            )
         if status == 401:
             # A wrong token is a configuration error: no amount of retrying fixes it.
             raise NotificationRejected("telegram rejected the bot token (401 Unauthorized)")

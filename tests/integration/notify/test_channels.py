@@ -66,6 +66,8 @@ async def test_telegram_errors_are_classified(
     assert type(raised.value) is error
     assert raised.value.retryable is (error is NotificationError)
     assert description in raised.value.message
+    if code == 429:
+        assert raised.value.details == {"status": 429, "retry_after": 3}
 
 
 async def test_telegram_wrong_token_is_permanent_and_not_echoed(fake_telegram: FakeTelegram) -> None:
