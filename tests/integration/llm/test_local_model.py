@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +17,7 @@ from marketing_agent.agent.llm import (
     make_provider,
 )
 from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
+from marketing_agent.errors import LLMNotConfigured
 from marketing_agent.settings import LLMProviderName, Settings
 
 pytestmark = [
@@ -92,3 +94,14 @@ async def test_execute_skill_with_no_provider_configured_runs_locally(
     assert result.cost_usd == 0.0
     assert result.tokens_output <= 32
     assert result.title
+
+
+async def test_a_damaged_model_file_is_a_clear_non_retryable_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"not a gguf file")
+    provider = LocalProvider(broken)
+    request = LLMRequest(system=(), messages=(Message("user", "hi"),), model=LOCAL_MODEL_NAME, max_tokens=4)
+    with pytest.raises(LLMNotConfigured) as caught:
+        await provider.complete(request)
+    assert caught.value.retryable is False
+    assert "ANTHROPIC_API_KEY" in str(caught.value)

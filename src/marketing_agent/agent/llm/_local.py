@@ -129,7 +129,13 @@ class LocalProvider:
         """Nothing to close: the loaded model is shared for the life of the process."""
 
     def _generate(self, request: LLMRequest) -> LLMResponse:
-        model, lock = _MODELS.get(self._path, self._n_ctx)
+        try:
+            model, lock = _MODELS.get(self._path, self._n_ctx)
+        except (ValueError, OSError, RuntimeError) as exc:  # a damaged or unreadable model file
+            raise LLMNotConfigured(
+                f"the local model at {self._path.name} could not be loaded ({type(exc).__name__}). "
+                + HOW_TO_CONFIGURE
+            ) from exc
         warnings: list[str] = []
         if request.model != LOCAL_MODEL_NAME:
             warnings.append(
