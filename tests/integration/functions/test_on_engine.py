@@ -6,6 +6,7 @@ only the LLM call is scripted here (the e2e suite drives it through the fake Ant
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from marketing_agent.errors import LLMFatalError, LLMOverloaded, LLMRateLimited
+from marketing_agent.errors import LLMFatalError, LLMOverloaded, LLMRateLimited, NotificationError
 from marketing_agent.functions import FunctionDeps, SkillOutcome
 from marketing_agent.functions.adapters import ChannelNotifications, DatabaseRunServices
 from marketing_agent.notify import ChannelKind, MemoryNotifier, NotifierRegistry
@@ -48,6 +49,7 @@ class World:
     executor: ScriptedExecutor
     email: MemoryNotifier
     alerts: MemoryNotifier
+    webhook: MemoryNotifier
 
     async def start_run(self, **options: Any) -> str:
         """Create the skill run as the API does, then hand its event to the engine."""
@@ -69,12 +71,14 @@ class World:
 async def world(db: Database, user: User, tmp_path: Path) -> AsyncIterator[World]:
     store = LocalObjectStore(tmp_path / "store")
     executor = ScriptedExecutor()
-    email, alerts = MemoryNotifier(), MemoryNotifier()
+    email, alerts, webhook = MemoryNotifier(), MemoryNotifier(), MemoryNotifier()
     await add_channel(db, user.id, "email", "ada@example.com")
     base = Settings(public_api_url="http://api.test", alert_channels="log", _env_file=None)  # type: ignore[call-arg]
 
     def build(settings: Settings) -> FunctionDeps:
-        registry = NotifierRegistry({ChannelKind.EMAIL: email, ChannelKind.LOG: alerts})
+        registry = NotifierRegistry(
+            {ChannelKind.EMAIL: email, ChannelKind.LOG: alerts, ChannelKind.WEBHOOK: webhook}
+        )
         return FunctionDeps(
             settings=settings,
             services=DatabaseRunServices(db, settings),
@@ -84,7 +88,7 @@ async def world(db: Database, user: User, tmp_path: Path) -> AsyncIterator[World
         )
 
     async with function_stack(tmp_path, build, base) as stack:
-        yield World(stack, db, user, store, executor, email, alerts)
+        yield World(stack, db, user, store, executor, email, alerts, webhook)
 
 
 def step_names(run: dict[str, Any]) -> list[str]:
@@ -237,3 +241,18 @@ async def _backdate_start(db: Database, run_id: uuid.UUID, *, seconds: int) -> N
             .where(SkillRunRow.id == run_id)
             .values(started_at=utcnow() - timedelta(seconds=seconds))
         )
+
+
+async def test_a_channel_failing_for_good_does_not_stop_the_others(world: World) -> None:
+    await add_channel(world.db, world.user.id, "webhook", "https://hooks.example.com/x", secret="k")
+    world.email.failures = [NotificationError("smtp down") for _ in range(4)]  # every attempt (retries=3)
+    world.executor.script = [OUTCOME]
+    await world.start_run()
+    [notify] = await world.stack.wait_for_runs("notify-completion")
+    assert notify["status"] == "COMPLETED"
+    result = json.loads(notify["output"]) if isinstance(notify["output"], str) else notify["output"]
+    assert result["failed"] == {"email:ada@example.com": "smtp down"}
+    assert result["sent"] == ["webhook:hooks.example.com"]
+    assert world.email.sent == []
+    [(_, address)] = world.webhook.sent
+    assert address.secret == "k"
