@@ -25,7 +25,12 @@ HEADERS = {"content-type": "application/json", "x-inngest-req-version": "2", "x-
 
 
 async def _one_run(http: aiohttp.ClientSession, url: str, run_id: str) -> int:
-    event = {"name": EVENT_NAME, "data": {"run": run_id}, "id": uuid.uuid4().hex, "ts": int(time.time() * 1000)}
+    event = {
+        "name": EVENT_NAME,
+        "data": {"run": run_id},
+        "id": uuid.uuid4().hex,
+        "ts": int(time.time() * 1000),
+    }
     steps: dict[str, Any] = {}
     order: list[str] = []
     calls = 0

@@ -55,16 +55,22 @@ def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes
 
 def python_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "src"), env.get("PYTHONPATH", "")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT), str(ROOT / "src"), env.get("PYTHONPATH", "")])
+    )
     env.update(extra)
     return env
 
 
 @contextlib.contextmanager
-def process(args: Sequence[str], env: dict[str, str], log: Path, port: int | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    args: Sequence[str], env: dict[str, str], log: Path, port: int | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """A child process (its output to ``log``), stopped with SIGTERM then SIGKILL on exit."""
     with log.open("ab") as out:
-        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        proc = subprocess.Popen(
+            [sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
+        )
     try:
         if port is not None:
             wait_for_port(port, proc=proc)

@@ -100,7 +100,9 @@ async def engine_stack(
     app_args = ["-m", "uvicorn", "--factory", "bench.inngest_app:create", "--port", str(app_port), "--loop", "uvloop",
                 "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
     with (
-        process([*engine_args, "--concurrency", str(concurrency)], env, work / "engine.log", engine_port) as engine,
+        process(
+            [*engine_args, "--concurrency", str(concurrency)], env, work / "engine.log", engine_port
+        ) as engine,
         process(app_args, env, work / "app.log", app_port) as app,
     ):
         timeout = aiohttp.ClientTimeout(total=600)
@@ -124,3 +126,57 @@ async def throughput(work: Path, database_url: str, runs: int) -> dict[str, Any]
         if done != runs:
             raise RuntimeError(f"the app recorded {done} completed runs, expected {runs}")
         return {"seconds": elapsed, **stack.memory()}
+
+
+def handoffs(starts: dict[str, float], rows: list[tuple[str, int, float]]) -> dict[str, list[float]]:
+    """From submit times and step traces: submit → first step, and each step → the next (seconds)."""
+    by_run: dict[str, dict[int, float]] = {}
+    for run_id, index, at in rows:
+        by_run.setdefault(run_id, {}).setdefault(index, at)  # a retried step keeps its first call
+    first: list[float] = []
+    between: list[float] = []
+    for run_id, submitted in starts.items():
+        steps = by_run.get(run_id, {})
+        if 0 in steps:
+            first.append(steps[0] - submitted)
+        between.extend(
+            steps[i + 1] - steps[i] for i in range(workload.STEPS - 1) if i in steps and i + 1 in steps
+        )
+    return {"first_step": first, "next_step": between}
+
+
+async def _wait_trace(app_db: Path, run_id: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = [r for r in workload.trace_rows(app_db) if r[0] == run_id and r[1] == workload.STEPS - 1]
+        if rows:
+            return
+        await asyncio.sleep(0.005)
+    raise TimeoutError(f"run {run_id} did not reach its last step")
+
+
+async def latency(work: Path, database_url: str, runs: int) -> dict[str, Any]:
+    """``runs`` runs one at a time (low load): each event sent once the previous run has ended."""
+    async with engine_stack(work, database_url, trace=True) as stack:
+        await stack.send(["warm"])
+        await stack.wait_ended(1)
+        starts: dict[str, float] = {}
+        for i in range(runs):
+            run_id = f"lat-{i}"
+            [starts[run_id]] = await stack.send([run_id])
+            await _wait_trace(stack.app_db, run_id)
+            await stack.wait_ended(i + 2, poll=0.005)
+        return {"starts": starts, "rows": workload.trace_rows(stack.app_db)}
+
+
+async def concurrency(
+    work: Path, database_url: str, runs: int, llm_delay: float, slots: int
+) -> dict[str, Any]:
+    """``runs`` runs at once whose LLM step waits ``llm_delay`` s: wall time to finish all, peak memory."""
+    async with engine_stack(work, database_url, llm_delay=llm_delay, concurrency=slots) as stack:
+        await stack.send(["warm"])
+        await stack.wait_ended(1)
+        started = time.perf_counter()
+        await stack.send([f"run-{i}" for i in range(runs)])
+        await stack.wait_ended(runs + 1, poll=0.02)
+        return {"seconds": time.perf_counter() - started, **stack.memory()}
