@@ -42,8 +42,19 @@ def _b1(work: Path, runs: int, rows: list[Measurement]) -> None:
     from bench.dbos_peer import run_dbos
 
     def add(system: str, variant: str, seconds: float, note: str = "") -> None:
-        rows.append(Measurement("B1", system, variant, {"runs_per_s": rate(runs, seconds),
-                                "steps_per_s": rate(runs * workload.STEPS, seconds), "seconds": seconds}, note))  # fmt: skip
+        rows.append(
+            Measurement(
+                "B1",
+                system,
+                variant,
+                {
+                    "runs_per_s": rate(runs, seconds),
+                    "steps_per_s": rate(runs * workload.STEPS, seconds),
+                    "seconds": seconds,
+                },
+                note,
+            )
+        )
 
     pg = postgres_available()
     add("ceiling", "SDK app driven by aiohttp, no engine/DB", ceiling(work / "ceiling", runs)["seconds"])
@@ -55,15 +66,27 @@ def _b1(work: Path, runs: int, rows: list[Measurement]) -> None:
     if pg:
         with scratch_postgres("ours") as url:
             add("ours", "PostgreSQL", asyncio.run(ours.throughput(work / "ours-pg", url, runs))["seconds"])
-    add("DBOS", "SQLite", run_dbos(work / "dbos-sqlite", f"sqlite:///{work}/dbos.db", runs)["seconds"],
-        "workflow called directly, 32 in flight")  # fmt: skip
+    add(
+        "DBOS",
+        "SQLite",
+        run_dbos(work / "dbos-sqlite", f"sqlite:///{work}/dbos.db", runs)["seconds"],
+        "workflow called directly, 32 in flight",
+    )
     if pg:
         with scratch_postgres("dbos") as url:
-            add("DBOS", "PostgreSQL", run_dbos(work / "dbos-pg", url, runs)["seconds"],
-                "workflow called directly, 32 in flight")  # fmt: skip
+            add(
+                "DBOS",
+                "PostgreSQL",
+                run_dbos(work / "dbos-pg", url, runs)["seconds"],
+                "workflow called directly, 32 in flight",
+            )
     if redis_available():
-        add("Celery", "Redis, chain of 8, prefork x2", run_celery(work / "celery", runs)["seconds"],
-            "not durable beyond Redis")  # fmt: skip
+        add(
+            "Celery",
+            "Redis, chain of 8, prefork x2",
+            run_celery(work / "celery", runs)["seconds"],
+            "not durable beyond Redis",
+        )
     else:
         log.warning("B1: Redis is not answering on 127.0.0.1:6379; Celery skipped")
 
@@ -94,9 +117,19 @@ def _b2(work: Path, runs: int, rows: list[Measurement]) -> None:
 def _b3(work: Path, runs: int, rows: list[Measurement]) -> None:
     slots = 1024
     result = asyncio.run(ours.concurrency(work / "conc", f"sqlite:///{work}/conc.db", runs, 1.0, slots))
-    rows.append(Measurement("B3", "ours", f"SQLite, {runs} runs, LLM step waits 1 s", {
-        "seconds": result["seconds"], "engine_peak_mib": result["engine_peak_mib"],
-        "app_peak_mib": result["app_peak_mib"]}, f"engine max_concurrency={slots}"))  # fmt: skip
+    rows.append(
+        Measurement(
+            "B3",
+            "ours",
+            f"SQLite, {runs} runs, LLM step waits 1 s",
+            {
+                "seconds": result["seconds"],
+                "engine_peak_mib": result["engine_peak_mib"],
+                "app_peak_mib": result["app_peak_mib"],
+            },
+            f"engine max_concurrency={slots}",
+        )
+    )
 
 
 def _b4(work: Path, count: int, rows: list[Measurement]) -> None:

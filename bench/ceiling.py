@@ -36,10 +36,15 @@ async def _one_run(http: aiohttp.ClientSession, url: str, run_id: str) -> int:
     calls = 0
     while True:
         ctx = {
-            "run_id": run_id, "attempt": 0, "max_attempts": 1, "disable_immediate_execution": False,
-            "use_api": False, "stack": {"stack": order, "current": len(order)}, "fn_id": f"{APP_ID}-{FUNCTION_ID}",
+            "run_id": run_id,
+            "attempt": 0,
+            "max_attempts": 1,
+            "disable_immediate_execution": False,
+            "use_api": False,
+            "stack": {"stack": order, "current": len(order)},
+            "fn_id": f"{APP_ID}-{FUNCTION_ID}",
             "step_id": "step",
-        }  # fmt: skip
+        }
         body = {"ctx": ctx, "event": event, "events": [event], "steps": steps, "use_api": False, "version": 2}
         calls += 1
         async with http.post(url, data=json.dumps(body), headers=HEADERS) as reply:
@@ -77,8 +82,21 @@ def ceiling(work: Path, runs: int) -> dict[str, Any]:
     workload.prepare(app_db, out_dir)
     port = free_port()
     env = python_env(INNGEST_DEV="1", **{workload.ENV_DB: str(app_db), workload.ENV_OUT: str(out_dir)})
-    args = ["-m", "uvicorn", "--factory", "bench.inngest_app:create", "--port", str(port), "--loop", "uvloop",
-            "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    args = [
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.inngest_app:create",
+        "--port",
+        str(port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     with process(args, env, work / "app.log", port):
         fn_url = f"http://127.0.0.1:{port}/api/inngest?fnId={APP_ID}-{FUNCTION_ID}&stepId=step"
         seconds, calls = asyncio.run(_drive(fn_url, runs))

@@ -51,7 +51,7 @@ def _wait_for_worker(timeout: float = 60.0) -> None:
 
 
 def run_celery(work: Path, runs: int, *, latency: bool = False) -> dict[str, Any]:
-    """Start a worker, submit ``runs`` chains (all at once, or one at a time with ``latency``), wait for all."""
+    """Start a worker, submit ``runs`` chains (all at once, or one by one with ``latency``), wait for all."""
     work.mkdir(parents=True, exist_ok=True)
     app_db, out_dir = work / "app.db", work / "outputs"
     workload.prepare(app_db, out_dir)
@@ -65,9 +65,24 @@ def run_celery(work: Path, runs: int, *, latency: bool = False) -> dict[str, Any
             workload.ENV_TRACE: "1" if latency else "0",
         },
     )
-    args = ["-m", "celery", "-A", "bench.celery_peer", "worker", "--pool", "prefork", "--concurrency",
-            str(WORKERS), "-Q", queue, "--loglevel", "WARNING", "--without-gossip", "--without-mingle",
-            "--without-heartbeat"]  # fmt: skip
+    args = [
+        "-m",
+        "celery",
+        "-A",
+        "bench.celery_peer",
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        str(WORKERS),
+        "-Q",
+        queue,
+        "--loglevel",
+        "WARNING",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+    ]
     with process(args, env, work / "celery.log") as worker:
         _wait_for_worker()
         _pipeline("warm").apply_async().get(timeout=60)

@@ -1,4 +1,4 @@
-"""What every bench shares: subprocesses, ports, memory readings, percentiles, PostgreSQL scratch databases."""
+"""What every bench shares: subprocesses, ports, memory, percentiles, PostgreSQL scratch databases."""
 
 from __future__ import annotations
 

@@ -28,8 +28,12 @@ IN_FLIGHT = 32
 def _measure(db_url: str, runs: int, latency: bool) -> dict[str, Any]:
     from dbos import DBOS, DBOSConfig
 
-    config: DBOSConfig = {"name": "bench", "system_database_url": db_url, "log_level": "WARNING",
-                          "console_log_level": "WARNING"}  # fmt: skip
+    config: DBOSConfig = {
+        "name": "bench",
+        "system_database_url": db_url,
+        "log_level": "WARNING",
+        "console_log_level": "WARNING",
+    }
     DBOS(config=config)
 
     @DBOS.step()
@@ -75,8 +79,13 @@ def run_dbos(work: Path, db_url: str, runs: int, *, latency: bool = False) -> di
     work.mkdir(parents=True, exist_ok=True)
     app_db, out_dir = work / "app.db", work / "outputs"
     workload.prepare(app_db, out_dir)
-    env = python_env(**{workload.ENV_DB: str(app_db), workload.ENV_OUT: str(out_dir),
-                        workload.ENV_TRACE: "1" if latency else "0"})  # fmt: skip
+    env = python_env(
+        **{
+            workload.ENV_DB: str(app_db),
+            workload.ENV_OUT: str(out_dir),
+            workload.ENV_TRACE: "1" if latency else "0",
+        }
+    )
     args = [sys.executable, "-m", "bench.dbos_peer", "--db", db_url, "--runs", str(runs)]
     if latency:
         args.append("--latency")

@@ -22,12 +22,23 @@ def main() -> None:
     parser.add_argument("--app", action="append", default=[])
     args = parser.parse_args()
     config = EngineConfig(
-        database_url=args.db, port=args.port, max_concurrency=args.concurrency, cron=False,
-        app_urls=tuple(args.app), fast_retries=True,
-    )  # fmt: skip
+        database_url=args.db,
+        port=args.port,
+        max_concurrency=args.concurrency,
+        cron=False,
+        app_urls=tuple(args.app),
+        fast_retries=True,
+    )
     logging.basicConfig(level=logging.WARNING)
-    uvicorn.run(create_engine_app(config), host="127.0.0.1", port=args.port, log_level="warning",
-                access_log=False, loop="uvloop", http="httptools")  # fmt: skip
+    uvicorn.run(
+        create_engine_app(config),
+        host="127.0.0.1",
+        port=args.port,
+        log_level="warning",
+        access_log=False,
+        loop="uvloop",
+        http="httptools",
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The pipeline as an Inngest SDK app (FastAPI, served at ``/api/inngest``): 8 ``step.run`` calls.
 
-Run by the bench as ``uvicorn --factory bench.inngest_app:create`` (uvloop + httptools) with ``BENCH_ENGINE_URL``
+Run by the bench as ``uvicorn --factory bench.inngest_app:create`` (uvloop + httptools), with
+``BENCH_ENGINE_URL``
 pointing at the engine, and by the protocol-ceiling driver with no engine at all.
 """
 

@@ -97,8 +97,21 @@ async def engine_stack(
         },
     )
     engine_args = ["-m", "bench.engine_server", "--port", str(engine_port), "--db", database_url]
-    app_args = ["-m", "uvicorn", "--factory", "bench.inngest_app:create", "--port", str(app_port), "--loop", "uvloop",
-                "--http", "httptools", "--log-level", "warning", "--no-access-log"]  # fmt: skip
+    app_args = [
+        "-m",
+        "uvicorn",
+        "--factory",
+        "bench.inngest_app:create",
+        "--port",
+        str(app_port),
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--log-level",
+        "warning",
+        "--no-access-log",
+    ]
     with (
         process(
             [*engine_args, "--concurrency", str(concurrency)], env, work / "engine.log", engine_port

@@ -44,14 +44,53 @@ def _history(count: int) -> Iterator[tuple[list[tuple[Any, ...]], ...]]:
             event = {"name": EVENT_NAME, "data": {"run": f"old-{i}"}, "id": event_id, "ts": at}
             payload = json.dumps(event)
             events.append((event_id, EVENT_NAME, payload, None, at, at, 0))
-            runs.append((run_id, function_id, APP_ID, event_id, f"[{payload}]", "COMPLETED",
-                         json.dumps({"success": True}), at, at + 2, at + 30, 8))  # fmt: skip
+            runs.append(
+                (
+                    run_id,
+                    function_id,
+                    APP_ID,
+                    event_id,
+                    f"[{payload}]",
+                    "COMPLETED",
+                    json.dumps({"success": True}),
+                    at,
+                    at + 2,
+                    at + 30,
+                    8,
+                )
+            )
             for seq, name in enumerate(workload.STEP_NAMES):
                 step_id = f"{name}-{i}"
-                steps.append((run_id, step_id, seq, name, "StepRun", "completed", '{"data":true}', 1, None, 1,
-                              at + 2 + seq * 3, at + 4 + seq * 3))  # fmt: skip
-                attempts.append((_ulid(at + 2 + seq * 3), run_id, step_id, name, 0, at + 2 + seq * 3,
-                                 at + 4 + seq * 3, 206, "step", None))  # fmt: skip
+                steps.append(
+                    (
+                        run_id,
+                        step_id,
+                        seq,
+                        name,
+                        "StepRun",
+                        "completed",
+                        '{"data":true}',
+                        1,
+                        None,
+                        1,
+                        at + 2 + seq * 3,
+                        at + 4 + seq * 3,
+                    )
+                )
+                attempts.append(
+                    (
+                        _ulid(at + 2 + seq * 3),
+                        run_id,
+                        step_id,
+                        name,
+                        0,
+                        at + 2 + seq * 3,
+                        at + 4 + seq * 3,
+                        206,
+                        "step",
+                        None,
+                    )
+                )
             attempts.append(
                 (_ulid(at + 29), run_id, "step", None, 0, at + 28, at + 30, 200, "completed", None)
             )
@@ -60,7 +99,8 @@ def _history(count: int) -> Iterator[tuple[list[tuple[Any, ...]], ...]]:
 
 _COLUMNS = {
     "events": "id, name, payload, user_id, ts, received_at, duplicate",
-    "runs": "id, function_id, app_id, event_id, events, status, output, queued_at, started_at, ended_at, step_count",
+    "runs": "id, function_id, app_id, event_id, events, status, output, queued_at, started_at, ended_at, "
+    "step_count",
     "steps": "run_id, step_id, seq, name, op, status, memo, has_memo, opts, attempts, started_at, ended_at",
     "attempts": "id, run_id, target, step_name, attempt, started_at, ended_at, status_code, outcome, error",
 }
@@ -123,7 +163,7 @@ async def scale(work: Path, database_url: str, count: int) -> dict[str, Any]:
             await _timed_get(
                 stack.http,
                 f"{stack.engine_url}/v1/runs?limit=50&status=COMPLETED&function_id={APP_ID}-{FUNCTION_ID}",
-            )  # fmt: skip
+            )
             for _ in range(SAMPLES)
         ]
         detail_times = [
