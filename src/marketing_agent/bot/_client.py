@@ -5,12 +5,14 @@ from __future__ import annotations
 from telegram import Bot
 
 from marketing_agent.errors import ConfigError
+from marketing_agent.notify.redact import install_token_redaction
 from marketing_agent.settings import Settings
 
 
 def bot_token(settings: Settings) -> str:
     if settings.telegram_bot_token is None:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off")
+    install_token_redaction()  # every path that uses the token passes here first
     return settings.telegram_bot_token.get_secret_value()
 
 

@@ -11,6 +11,7 @@ import httpx
 from marketing_agent.errors import NotificationError, NotificationRejected
 from marketing_agent.notify import _http
 from marketing_agent.notify._message import ChannelAddress, Notification
+from marketing_agent.notify.redact import install_token_redaction
 from marketing_agent.notify.telegram_format import render_notification_html
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ class TelegramNotifier:
         self._client = client
         self._token = token
         self._origin = api_base_url.rstrip("/")
+        install_token_redaction()
 
     async def send(self, message: Notification, address: ChannelAddress) -> None:
         payload: dict[str, object] = {
