@@ -123,6 +123,18 @@ async def run_status(store: Store, run_id: str) -> str | None:
     return str(row["status"]) if row else None
 
 
+async def display_statuses(store: Store, run_ids: Sequence[str]) -> dict[str, str]:
+    """Displayed status of each run (for pages that got runs from ``Store`` read methods)."""
+    if not run_ids:
+        return {}
+    marks = ",".join("?" * len(run_ids))
+    async with store._read() as c:
+        rows = await c.fetch(
+            f"SELECT r.id, {STATUS_SQL} AS status FROM runs r WHERE r.id IN ({marks})", *run_ids
+        )
+    return {r["id"]: r["status"] for r in rows}
+
+
 async def run_extras(store: Store, run_id: str) -> dict[str, Any]:
     """What the run page adds to ``Store.get_run``: scheduled queue items, open pauses, child runs."""
     async with store._read() as c:

@@ -161,7 +161,17 @@ async def run(svc: EngineService, run_id: str) -> dict[str, Any] | None:
 
 async def events(svc: EngineService, name: str | None, cursor: str | None) -> dict[str, Any]:
     rows = await svc.store.list_events(name=name or None, cursor=cursor or None, limit=50)
+    await with_display_statuses(svc, rows)
     return {"events": rows, "next_cursor": rows[-1]["id"] if len(rows) == 50 else None, "name": name or ""}
+
+
+async def with_display_statuses(svc: EngineService, events: list[dict[str, Any]]) -> None:
+    """Replace the stored status of each event's runs by the displayed one (RUNNING may be WAITING)."""
+    running = [r["id"] for e in events for r in e["runs"] if r["status"] == "RUNNING"]
+    shown = await si.display_statuses(svc.store, running)
+    for e in events:
+        for r in e["runs"]:
+            r["status"] = shown.get(r["id"], r["status"])
 
 
 # ---- run detail helpers ------------------------------------------------------------------------------
