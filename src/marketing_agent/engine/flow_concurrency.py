@@ -1,0 +1,113 @@
+"""Step-claim checks: the start timeout, the finish-timeout timer, and concurrency limits.
+
+Concurrency limits *executing steps*: a ``call`` item takes one slot in each of the function's limits
+(at most 2) for as long as the app is being called; sleeping, waiting and invoking runs hold none. Each
+limit is a virtual queue per key value (``scope`` ``fn``: per function; ``env`` / ``account``: shared by
+every function using the same key). An item that finds a limit full is recorded as a waiter and requeued;
+waiters are served oldest first per key, and the release of a slot makes the oldest waiter due at once.
+Different keys never wait for each other.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+from .flow_keys import duration_ms, event_key
+from .flow_timers import FINISH_KIND
+
+if TYPE_CHECKING:
+    from ._runtime import Runtime
+    from .flow_control import Clock
+    from .functions import FunctionDef
+    from .store import QueueItem
+    from .store_flow import FlowStore
+
+log = logging.getLogger(__name__)
+
+#: A waiter is also retried this often, in case its wake-up was missed (e.g. released while it was leased).
+RETRY_MS = 1000
+_KEY_CACHE = 10_000
+
+
+class Concurrency:
+    def __init__(self, runtime: Runtime, db: FlowStore, clock: Clock) -> None:
+        self.rt = runtime
+        self.db = db
+        self.clock = clock
+        self._holding: set[str] = set()  # items of this process that hold slots
+        self._keys: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()  # run id → (slot key, limit)
+
+    async def allow(self, item: QueueItem, fn: FunctionDef) -> int | None:
+        now = self.clock()
+        cfg = fn.config
+        timeouts = cfg.get("timeouts") or {}
+        limits = self._keys.get(item.run_id)
+        run: dict[str, Any] | None = None
+        if timeouts or limits is None:
+            run = await self.db.run_brief(item.run_id)
+            if run is None or run["status"] not in ("QUEUED", "RUNNING"):
+                return None  # the executor drops the item
+        first = run is not None and run["started_at"] is None
+        start_ms = duration_ms(timeouts.get("start"))
+        if run is not None and first and start_ms is not None and now > int(run["queued_at"]) + start_ms:
+            await self._cancel(item.run_id, now, "timeouts.start: the run did not start in time")
+            return now
+        if limits is None:
+            assert run is not None
+            limits = self._slot_keys(fn, run)
+            self._remember(item.run_id, limits)
+        if limits:
+            full = await self.db.acquire_slots(item.id, item.available_at, limits, now)
+            if full:
+                return now + RETRY_MS
+            self._holding.add(item.id)
+        finish_ms = duration_ms(timeouts.get("finish"))
+        if first and finish_ms is not None:
+            async with self.rt.store.transaction() as tx:
+                await self.db.add_timer(tx, FINISH_KIND, item.run_id, "finish", now + finish_ms, now,
+                                        item_id=f"flowfin-{item.run_id}")  # fmt: skip
+            self.rt.on_enqueue(now + finish_ms)
+        return None
+
+    async def release(self, item: QueueItem) -> None:
+        if item.id not in self._holding:
+            return
+        self._holding.discard(item.id)
+        try:
+            woken = await self.db.release_slots(item.id, self.clock())
+        except Exception:  # the slot is freed anyway once the item is gone; only the wake-up is lost
+            log.exception("releasing concurrency slots of %s failed", item.id)
+            return
+        if woken:
+            self.rt.on_enqueue(self.clock())
+
+    async def _cancel(self, run_id: str, now: int, reason: str) -> None:
+        async with self.rt.store.transaction() as tx:
+            items = await self.rt.cancel(tx, run_id, now, reason=reason)
+            await self.db.unlease(tx, items)
+        if items:
+            self.rt.on_enqueue(now)
+
+    def _slot_keys(self, fn: FunctionDef, run: dict[str, Any]) -> list[tuple[str, int]]:
+        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+        event = events[0] if events else {}
+        batched = bool(fn.config.get("batchEvents"))  # Inngest ignores the concurrency key with batching
+        out: list[tuple[str, int]] = []
+        rules: Any = fn.config.get("concurrency") or []
+        listed: list[dict[str, Any]] = [{"limit": rules}] if isinstance(rules, int) else list(rules)
+        for rule in listed:
+            limit = int(rule.get("limit") or 0)
+            if limit <= 0:
+                continue
+            key = "" if batched else event_key(rule.get("key"), event)
+            scope = rule.get("scope") or "fn"
+            out.append((f"env:{key}" if scope in ("env", "account") else f"fn:{fn.id}:{key}", limit))
+        return out
+
+    def _remember(self, run_id: str, limits: list[tuple[str, int]]) -> None:
+        self._keys[run_id] = limits
+        if len(self._keys) > _KEY_CACHE:
+            self._keys.popitem(last=False)
