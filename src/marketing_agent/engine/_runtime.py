@@ -14,7 +14,8 @@ from typing import Any
 from ._expr import matches
 from ._ids import new_ulid
 from .config import EngineConfig
-from .flow import AdmitAll, AllowAll, RunStartGate, StepClaimGate
+from .flow import RunStartGate, StepClaimGate
+from .flow_control import FlowControl
 from .functions import FunctionDef, parse_duration
 from .registry import Registry
 from .store import ACTIVE_STATUSES, Conn, QueueItem, Store
@@ -33,8 +34,14 @@ class Runtime:
         self.config = config
         self.store = store
         self.registry = registry
-        self.start_gate: RunStartGate = start_gate or AdmitAll()
-        self.claim_gate: StepClaimGate = claim_gate or AllowAll()
+        # Flow control (docs/flow-control.md) unless a caller brings its own gates.
+        flow = FlowControl()
+        self.start_gate: RunStartGate = start_gate or flow
+        self.claim_gate: StepClaimGate = claim_gate or flow
+        for gate in {id(g): g for g in (self.start_gate, self.claim_gate, flow)}.values():
+            bind = getattr(gate, "bind", None)
+            if bind is not None:
+                bind(self)
         self.lease_ms = int(config.lease_seconds * 1000)
         #: Called after a commit that enqueued work due later (the dispatcher recomputes its sleep).
         self.on_enqueue: Callable[[int], None] = lambda _at: None
@@ -58,6 +65,7 @@ class Runtime:
             targets = [only_function] if only_function else self.registry.match(payload)
             for fn in targets:
                 decision = await self.start_gate.admit(tx, fn, payload, now)
+                items += decision.items
                 if decision.action != "start":
                     continue
                 item = await self.start_run(
