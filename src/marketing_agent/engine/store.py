@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ._ids import new_ulid, now_ms
+from .store_flow import FLOW_MIGRATIONS
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
 ]
+
+MIGRATIONS.extend(FLOW_MIGRATIONS)  # flow-control tables (versions 101+), defined in store_flow.py
 
 ACTIVE_STATUSES = ("QUEUED", "RUNNING")
 PENDING_STEP_STATUSES = ("planned", "sleeping", "waiting", "invoking")
