@@ -18,6 +18,7 @@ from typing import Any
 from ._http import AppClient, Reply, ai_headers
 from ._ids import new_ulid, now_ms
 from ._runtime import INVOKED_EVENT, Runtime
+from .flow import FLOW_KIND_PREFIX
 from .functions import FunctionDef, parse_duration
 from .store import ACTIVE_STATUSES, Conn, QueueItem
 
@@ -153,7 +154,10 @@ class Executor:
     async def _run_chain(self, item: QueueItem | None) -> None:
         while item is not None and not self._stopping:
             try:
-                follow = await self._process(item)
+                try:
+                    follow = await self._process(item)
+                finally:
+                    await self.rt.claim_gate.release(item)  # frees the item's concurrency slots
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -176,6 +180,8 @@ class Executor:
             if not await self.store.item_exists(tx, item.id):
                 return []
             await self.store.delete_item(tx, item.id)
+            if item.kind.startswith(FLOW_KIND_PREFIX):  # debounce / batch / finish-timeout timers
+                return await self.rt.claim_gate.timer(tx, item, now)
             if item.kind == "sleep":
                 return await self.rt.resume_step(tx, item.run_id, item.target, None, now)
             pause_id = (item.payload or {}).get("pause_id", item.target)
