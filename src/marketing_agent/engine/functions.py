@@ -11,6 +11,7 @@ from croniter import croniter
 
 from ._expr import compile_expr
 from .errors import FunctionConfigInvalid
+from .flow_validate import validate_flow
 
 MAX_TRIGGERS = 10
 MAX_RETRIES = 20
@@ -143,6 +144,7 @@ def parse_function(app_id: str, cfg: dict[str, Any]) -> FunctionDef:
     for key in ("concurrency",):
         if cfg.get(key) and len(cfg[key]) > 2:
             raise FunctionConfigInvalid(f"{fid}: at most 2 concurrency limits")
+    validate_flow(fid, cfg)
     return FunctionDef(
         id=fid,
         app_id=app_id,
