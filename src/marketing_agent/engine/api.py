@@ -20,7 +20,7 @@ from .service import EngineService
 
 log = logging.getLogger(__name__)
 
-RUN_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED")
+RUN_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED")  # SKIPPED: flow control
 
 
 def _svc(request: Request) -> EngineService:
