@@ -12,10 +12,12 @@ Two ways to receive updates:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
 from telegram import Bot, BotCommand, Update
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -80,6 +82,8 @@ class BotService:
         self.poll_timeout = poll_timeout
         self.application = build_application(settings, backend, poll_timeout=poll_timeout)
         self._started = False
+        self._lock = asyncio.Lock()
+        self.startup_retry_delay = 2.0
 
     @property
     def bot(self) -> Bot:
@@ -92,10 +96,31 @@ class BotService:
         return secret.get_secret_value() if secret is not None else None
 
     async def start(self) -> None:
-        if not self._started:
-            await self.application.initialize()
+        # Webhook requests can arrive together before the first one finished starting the bot.
+        async with self._lock:
+            if self._started:
+                return
+            try:
+                await self.application.initialize()
+            except InvalidToken as exc:
+                raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN") from exc
             await self.application.start()
             self._started = True
+
+    async def _start_when_reachable(self, stop: asyncio.Event) -> bool:
+        """Start, retrying while the Bot API is unreachable (so `up` survives a network outage at boot).
+        False when ``stop`` was set first."""
+        delay = self.startup_retry_delay
+        while not stop.is_set():
+            try:
+                await self.start()
+                return True
+            except NetworkError as exc:
+                logger.warning("telegram unreachable (%s); retrying in %.0fs", exc.message, delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            delay = min(delay * 2, 60.0)
+        return False
 
     async def stop(self) -> None:
         if not self._started:
@@ -123,19 +148,21 @@ class BotService:
         """Long polling until ``stop`` is set (or the task is cancelled). Removes a webhook first:
         Telegram refuses getUpdates while one is set."""
         stop = stop or asyncio.Event()
-        async with self:
+        if not await self._start_when_reachable(stop):
+            return
+        try:
             await self.bot.set_my_commands(COMMANDS)
             updater = self.application.updater
             if updater is None:  # pragma: no cover - build_application always makes one
                 raise ConfigError("the bot was built without an updater")
+            # Network errors while polling are retried by python-telegram-bot itself, with backoff.
             await updater.start_polling(
                 poll_interval=0.0, timeout=self.poll_timeout, drop_pending_updates=False
             )
             logger.info("telegram bot polling", extra={"api": api_origin(self.settings)})
-            try:
-                await stop.wait()
-            finally:
-                await updater.stop()
+            await stop.wait()
+        finally:
+            await self.stop()
 
     async def set_webhook(self, url: str) -> None:
         """Point Telegram at ``url`` (…/api/v1/webhooks/telegram) with the configured secret."""

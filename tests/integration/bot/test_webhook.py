@@ -8,8 +8,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from marketing_agent.bot import BotService, InMemoryBotBackend, create_telegram_webhook_router, origin_editor
+from marketing_agent.errors import ConfigError
 from support.fake_telegram import FakeTelegram
 
 from .conftest import API_KEY, USER, make_settings, text_of, to_chat
@@ -119,3 +121,26 @@ async def test_origin_editor_edits_with_its_own_client(
     await origin_editor(make_settings(fake))(finished)
     edit = fake.calls_to("editMessageText")[-1]
     assert text_of(edit).startswith("✅ Homepage")
+
+
+async def test_polling_waits_for_an_unreachable_api(fake: FakeTelegram, backend: InMemoryBotBackend) -> None:
+    fake.fail_next["getMe"] = (502, "Bad Gateway")
+    service = BotService(make_settings(fake), backend, poll_timeout=1)
+    service.startup_retry_delay = 0.1
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.run_polling(stop))
+    try:
+        fake.push_text(505, "/start")
+        await fake.await_call("sendMessage", to_chat(505))
+        assert len(fake.calls_to("getMe")) == 2
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=15)
+
+
+async def test_a_rejected_token_is_a_configuration_error(
+    fake: FakeTelegram, backend: InMemoryBotBackend
+) -> None:
+    settings = make_settings(fake).model_copy(update={"telegram_bot_token": SecretStr("42:wrong")})
+    with pytest.raises(ConfigError, match="rejected TELEGRAM_BOT_TOKEN"):
+        await asyncio.wait_for(BotService(settings, backend).run_polling(), timeout=15)
