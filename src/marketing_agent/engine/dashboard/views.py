@@ -92,10 +92,19 @@ async def function(svc: EngineService, function_id: str) -> dict[str, Any] | Non
         "function": fn,
         "triggers": cfg.get("triggers") or [],
         "flow": {k: cfg[k] for k in _FLOW_KEYS if cfg.get(k) not in (None, [], {})},
-        "retries": next((s.get("retries") for s in steps.values() if isinstance(s, dict)), None),
+        "retries": _retries(steps),
         "config_json": json.dumps(cfg, indent=2, sort_keys=True),
         "recent": await si.list_runs(svc.store, function_id=function_id, limit=10),
     }
+
+
+def _retries(steps: dict[str, Any]) -> int | None:
+    """Retries per step from the SDK's ``steps.<name>.retries.attempts`` (None: the default)."""
+    for step in steps.values():
+        retries = step.get("retries") if isinstance(step, dict) else None
+        if isinstance(retries, dict) and isinstance(retries.get("attempts"), int):
+            return int(retries["attempts"])
+    return None
 
 
 async def runs(svc: EngineService, params: dict[str, Any]) -> dict[str, Any]:
