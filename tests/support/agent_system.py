@@ -17,12 +17,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import inngest
 
 from marketing_agent.agent.skills import load_skill_catalog
 from marketing_agent.api import create_api_app
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.functions import FunctionsMount
-from marketing_agent.services import Database, create_user, sync_skills, upgrade_database
+from marketing_agent.functions import FunctionsMount, close_inngest_client
+from marketing_agent.services import (
+    Database,
+    InngestEventSender,
+    create_user,
+    make_inngest_client,
+    sync_skills,
+    upgrade_database,
+)
 from marketing_agent.settings import Settings
 from support.fake_anthropic import FakeAnthropic
 from support.fake_telegram import FakeTelegram
@@ -41,6 +49,7 @@ class AgentSystem:
     llm: FakeAnthropic
     telegram: FakeTelegram
     database: Database
+    client: inngest.Inngest  # the app's one Inngest client (events out of the API and the functions)
 
     async def start_run(self, skill: str = "copywriting", message: str = "Write the homepage hero.") -> str:
         reply = await self.api.post("/runs", json={"skillName": skill, "message": message})
@@ -61,18 +70,14 @@ class AgentSystem:
             await asyncio.sleep(0.05)
 
     async def engine_runs(self, function: str, *, ended: bool = True) -> list[dict[str, Any]]:
-        reply = await self.engine.get(
-            "/v1/runs", params={"function_id": f"marketing-agent-{function}", "limit": "100"}
-        )
+        reply = await self.engine.get("/v1/runs", params={"function_id": f"marketing-agent-{function}", "limit": "100"})
         reply.raise_for_status()
         runs: list[dict[str, Any]] = reply.json()["data"]
         if ended:
             runs = [r for r in runs if r["status"] in {"COMPLETED", "FAILED", "CANCELLED"}]
         return runs
 
-    async def wait_engine_runs(
-        self, function: str, count: int = 1, *, timeout: float = 30.0
-    ) -> list[dict[str, Any]]:
+    async def wait_engine_runs(self, function: str, count: int = 1, *, timeout: float = 30.0) -> list[dict[str, Any]]:
         """``count`` ended runs of ``function``, each with its steps and attempts."""
         deadline = time.monotonic() + timeout
         while True:
@@ -90,9 +95,7 @@ class AgentSystem:
         return list(reply.json()["data"])
 
 
-def system_settings(
-    tmp_path: Path, database_url: str, llm: FakeAnthropic, telegram: FakeTelegram
-) -> Settings:
+def system_settings(tmp_path: Path, database_url: str, llm: FakeAnthropic, telegram: FakeTelegram) -> Settings:
     api_port, engine_port = free_port(), free_port()
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -114,14 +117,13 @@ def system_settings(
 
 
 @contextlib.asynccontextmanager
-async def agent_system(
-    settings: Settings, llm: FakeAnthropic, telegram: FakeTelegram
-) -> AsyncIterator[AgentSystem]:
+async def agent_system(settings: Settings, llm: FakeAnthropic, telegram: FakeTelegram) -> AsyncIterator[AgentSystem]:
     """Migrate, sync the skills, create a user, start engine and API, sync the app with the engine."""
     assert settings.database_url is not None
     await upgrade_database(settings.database_url)
     database = Database(settings.database_url)
-    mount = FunctionsMount()
+    client = make_inngest_client(settings)
+    mount = FunctionsMount(client=client)
     try:
         await sync_skills(database, (await load_skill_catalog(settings.skills_dir)).all())
         api_key = (await create_user(database, "e2e@example.com")).api_key
@@ -132,7 +134,9 @@ async def agent_system(
             cron=False,  # the monitor is triggered by hand, so no tick lands mid-test
             request_timeout=60.0,
         )
-        api_app = create_api_app(settings, database=database, mount_functions=mount)
+        api_app = create_api_app(
+            settings, database=database, event_sender=InngestEventSender(client), mount_functions=mount
+        )
         engine_server = await serve_app(create_engine_app(engine_config), settings.engine_port)
         try:
             api_server = await serve_app(api_app, settings.api_port)
@@ -145,15 +149,14 @@ async def agent_system(
                     ) as api,
                     httpx.AsyncClient(base_url=settings.engine_url, timeout=30) as engine,
                 ):
-                    synced = await engine.post(
-                        "/v1/apps/sync", json={"url": f"{settings.api_url}/api/inngest"}
-                    )
+                    synced = await engine.post("/v1/apps/sync", json={"url": f"{settings.api_url}/api/inngest"})
                     synced.raise_for_status()
-                    yield AgentSystem(settings, api, engine, llm, telegram, database)
+                    yield AgentSystem(settings, api, engine, llm, telegram, database, client)
             finally:
                 await stop_app(*api_server)
         finally:
             await stop_app(*engine_server)
     finally:
         await mount.aclose()
+        await close_inngest_client(client)
         await database.dispose()

@@ -39,9 +39,7 @@ class RecordingClient(mocked.Inngest):
         super().__init__(app_id="marketing-agent", is_production=False)
         self.sent: list[inngest.Event] = []
 
-    async def send(
-        self, events: inngest.Event | list[inngest.Event], *, skip_middleware: bool = False
-    ) -> list[str]:
+    async def send(self, events: inngest.Event | list[inngest.Event], *, skip_middleware: bool = False) -> list[str]:
         batch = events if isinstance(events, list) else [events]
         self.sent.extend(batch)
         return [event.id or f"evt-{len(self.sent)}" for event in batch]
@@ -83,13 +81,9 @@ class FakeServices:
             raise ClientNotFound(f"client {client_id} not found")
         return self.client_slugs[client_id]
 
-    async def record_output(
-        self, run_id: str, *, key: str, title: str, content: str, output_format: str
-    ) -> str:
+    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str:
         self.calls.append(("record_output", run_id))
-        row = self.outputs.setdefault(
-            run_id, {"id": f"out-{run_id}", "key": key, "title": title, "content": content}
-        )
+        row = self.outputs.setdefault(run_id, {"id": f"out-{run_id}", "key": key, "title": title, "content": content})
         return str(row["id"])
 
     async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> None:

@@ -20,7 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.functions import FunctionDeps, serve_functions
+from marketing_agent.functions import FunctionDeps, close_inngest_client, serve_functions
 from marketing_agent.services import make_inngest_client
 from marketing_agent.settings import Settings
 from support.net import free_port
@@ -134,3 +134,4 @@ async def function_stack(
             await stop_app(app_server, app_task)
     finally:
         await stop_app(engine_server, engine_task)
+        await close_inngest_client(client)

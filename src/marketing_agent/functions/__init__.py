@@ -27,7 +27,7 @@ from marketing_agent.functions.events import (
     SkillExecuteFailed,
 )
 from marketing_agent.functions.registry import SERVE_PATH, build_functions, serve_functions
-from marketing_agent.functions.wiring import FunctionsMount, build_function_deps
+from marketing_agent.functions.wiring import FunctionsMount, build_function_deps, close_inngest_client
 
 __all__ = [
     "FEEDBACK_PROCESS",
@@ -50,5 +50,6 @@ __all__ = [
     "SkillOutcome",
     "build_function_deps",
     "build_functions",
+    "close_inngest_client",
     "serve_functions",
 ]

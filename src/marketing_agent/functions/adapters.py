@@ -77,9 +77,7 @@ class DatabaseRunServices:
             raise ClientNotFound(f"client {client_id} not found")
         return slug
 
-    async def record_output(
-        self, run_id: str, *, key: str, title: str, content: str, output_format: str
-    ) -> str:
+    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str:
         output = await services.record_output(
             self._db, run_id, storage_key=key, title=title, content=content, format=output_format
         )

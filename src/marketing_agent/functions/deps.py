@@ -81,9 +81,7 @@ class RunServices(Protocol):
 
     async def get_client_slug(self, client_id: str) -> str: ...
 
-    async def record_output(
-        self, run_id: str, *, key: str, title: str, content: str, output_format: str
-    ) -> str:
+    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str:
         """Insert the run's output row (at most one per run) and return its id."""
         ...
 

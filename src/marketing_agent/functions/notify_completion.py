@@ -78,9 +78,7 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
         if from_bot:
             # The chat that asked sees its "working on it" message turn into the result.
             await ctx.step.run("notify-telegram-origin", notifications.edit_telegram_origin, notice)
-            targets = [
-                t for t in targets if not (t.channel == "telegram" and t.label == origin_label(notice))
-            ]
+            targets = [t for t in targets if not (t.channel == "telegram" and t.label == origin_label(notice))]
 
         async def send(target: ChannelTarget) -> None:
             await notifications.send_run_notice(notice, target)

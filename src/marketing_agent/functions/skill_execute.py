@@ -145,9 +145,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
 
         async def execute_step() -> dict[str, Any]:
             try:
-                outcome = await deps.execute(
-                    data.skill_name, data.user_message, client_slug, data.options or {}
-                )
+                outcome = await deps.execute(data.skill_name, data.user_message, client_slug, data.options or {})
             except Exception as exc:
                 if is_permanent(exc):
                     return failure_result(exc)
@@ -179,9 +177,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
         output_id: str = await ctx.step.run("create-output-record", output_record_step)
         await ctx.step.run("update-status-completed", services.mark_run_completed, run_id, outcome)
         completed = SkillExecuteCompleted(run_id=run_id, output_id=output_id, s3_key=output_key)
-        await ctx.step.send_event(
-            "send-completion-event", completed.to_event(event_id=completed_event_id(run_id))
-        )
+        await ctx.step.send_event("send-completion-event", completed.to_event(event_id=completed_event_id(run_id)))
         logger.info("skill run %s completed: output %s at %s", run_id, output_id, output_key)
         return {
             "success": True,

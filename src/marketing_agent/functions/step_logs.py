@@ -128,9 +128,7 @@ class StepLogMiddleware(inngest.Middleware):
             return
         if buf.dropped:
             note = f"{buf.dropped} more lines dropped (limit {MAX_LINES_PER_REQUEST})"
-            buf.lines.append(
-                {"ts": buf.lines[-1]["ts"], "level": "WARNING", "logger": __name__, "message": note}
-            )
+            buf.lines.append({"ts": buf.lines[-1]["ts"], "level": "WARNING", "logger": __name__, "message": note})
         lines = [{**line, "step": buf.step, "attempt": buf.attempt} for line in buf.lines]
         url = f"{self.client.api_origin.rstrip('/')}/v1/runs/{buf.run_id}/logs"
         task = asyncio.create_task(_send(url, _auth_header(self.client), lines))

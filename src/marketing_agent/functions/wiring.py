@@ -82,9 +82,7 @@ class CatalogSkillExecutor:
     ) -> SkillOutcome:
         skill = await self.skill(skill_name)
         try:
-            llm_options = SkillOptions.model_validate(
-                {k: v for k, v in options.items() if k not in NON_LLM_OPTIONS}
-            )
+            llm_options = SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
         except ValueError as exc:
             raise ValidationFailed(f"invalid run options: {exc}") from exc
         result = await execute_skill(
@@ -133,9 +131,7 @@ def build_function_deps(
         services=DatabaseRunServices(database, settings),
         store=store,
         execute=CatalogSkillExecutor(settings, store, provider=provider, catalog=catalog),
-        notifications=ChannelNotifications(
-            settings, database, registry, telegram_origin_editor=telegram_origin_editor
-        ),
+        notifications=ChannelNotifications(settings, database, registry, telegram_origin_editor=telegram_origin_editor),
     )
 
 
@@ -148,6 +144,21 @@ class _AppParts(Protocol):
     def database(self) -> Database: ...
     @property
     def store(self) -> ObjectStore: ...
+
+
+async def close_inngest_client(client: inngest.Inngest) -> None:
+    """Close the HTTP connections an SDK client keeps open (0.5.19 has no public close).
+
+    Without this a pooled keep-alive connection to the engine outlives the client and is only reclaimed
+    by the garbage collector, with a ResourceWarning.
+    """
+    http = getattr(client, "_http_client", None)
+    async_client = getattr(http, "_http_client", None)
+    sync_client = getattr(http, "_http_client_sync", None)
+    if async_client is not None:
+        await async_client.aclose()
+    if sync_client is not None:
+        sync_client.close()
 
 
 class FunctionsMount:
@@ -168,6 +179,7 @@ class FunctionsMount:
         self._notifiers = notifiers
         self._editor = telegram_origin_editor
         self._owned: list[Any] = []
+        self._owned_client: inngest.Inngest | None = None
         self.deps: FunctionDeps | None = None
         self.functions: list[inngest.Function[Any]] = []
 
@@ -187,7 +199,11 @@ class FunctionsMount:
             telegram_origin_editor=self._editor,
         )
         self._owned.append(self.deps.execute)
-        self.functions = serve_functions(app, self.deps, self._client or make_inngest_client(settings))
+        client = self._client
+        if client is None:
+            client = make_inngest_client(settings)
+            self._owned_client = client
+        self.functions = serve_functions(app, self.deps, client)
         return self.functions
 
     async def aclose(self) -> None:
@@ -197,6 +213,15 @@ class FunctionsMount:
             except Exception:  # closing is best effort; say what failed and go on with the rest
                 logger.exception("closing %s failed", type(part).__name__)
         self._owned.clear()
+        if self._owned_client is not None:
+            await close_inngest_client(self._owned_client)
+            self._owned_client = None
 
 
-__all__ = ["NON_LLM_OPTIONS", "CatalogSkillExecutor", "FunctionsMount", "build_function_deps"]
+__all__ = [
+    "NON_LLM_OPTIONS",
+    "CatalogSkillExecutor",
+    "FunctionsMount",
+    "build_function_deps",
+    "close_inngest_client",
+]

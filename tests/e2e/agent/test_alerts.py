@@ -39,21 +39,15 @@ async def test_feedback_below_three_raises_exactly_one_alert(system: AgentSystem
 async def test_a_stuck_run_raises_one_alert_with_its_link(system: AgentSystem) -> None:
     finished = await system.wait_run(await system.start_run())
     owner = (await get_skill_run(system.database, uuid.UUID(finished["id"]))).user_id
-    stuck = await create_run(
-        system.database, InMemoryEventSender(), owner, skill_name="copywriting", message="hang"
-    )
+    stuck = await create_run(system.database, InMemoryEventSender(), owner, skill_name="copywriting", message="hang")
     await mark_run_running(system.database, stuck.id)
     async with system.database.transaction() as session:  # running for an hour, without waiting an hour
         await session.execute(
-            update(SkillRunRow)
-            .where(SkillRunRow.id == stuck.id)
-            .values(started_at=utcnow() - timedelta(hours=1))
+            update(SkillRunRow).where(SkillRunRow.id == stuck.id).values(started_at=utcnow() - timedelta(hours=1))
         )
 
     for _ in range(2):  # two cron ticks
-        reply = await system.engine.post(
-            "/v1/functions/marketing-agent-monitor-executions/invoke", json={"data": {}}
-        )
+        reply = await system.engine.post("/v1/functions/marketing-agent-monitor-executions/invoke", json={"data": {}})
         reply.raise_for_status()
     ticks = await system.wait_engine_runs("monitor-executions", count=2)
     assert {t["status"] for t in ticks} == {"COMPLETED"}
