@@ -11,9 +11,7 @@ from marketing_agent.services import Database, User, create_user, sync_skills, u
 
 
 def make_skill(name: str) -> Skill:
-    return Skill(
-        name=name, description=f"The {name} skill.", instructions="Do it.", source=SkillSource.BUILTIN
-    )
+    return Skill(name=name, description=f"The {name} skill.", instructions="Do it.", source=SkillSource.BUILTIN)
 
 
 @pytest.fixture

@@ -31,9 +31,7 @@ def settings(**overrides: object) -> Settings:
 
 
 async def new_run(db: Database, user: User, **kwargs: object) -> str:
-    run = await create_run(
-        db, InMemoryEventSender(), user.id, skill_name="copywriting", message="Go", **kwargs
-    )  # type: ignore[arg-type]
+    run = await create_run(db, InMemoryEventSender(), user.id, skill_name="copywriting", message="Go", **kwargs)  # type: ignore[arg-type]
     return str(run.id)
 
 
@@ -173,9 +171,7 @@ async def test_notifications_resolve_addresses_and_secrets_inside_the_send(db: D
         await notifications.send_run_notice(notice, gone)
 
 
-async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorded(
-    db: Database, user: User
-) -> None:
+async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorded(db: Database, user: User) -> None:
     log, slack = MemoryNotifier(), MemoryNotifier()
     registry = NotifierRegistry({ChannelKind.LOG: log, ChannelKind.SLACK: slack})
     config = settings(alert_channels="log,slack:https://hooks.slack.test/T/B/x,bogus")

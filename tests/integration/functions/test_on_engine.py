@@ -76,9 +76,7 @@ async def world(db: Database, user: User, tmp_path: Path) -> AsyncIterator[World
     base = Settings(public_api_url="http://api.test", alert_channels="log", _env_file=None)  # type: ignore[call-arg]
 
     def build(settings: Settings) -> FunctionDeps:
-        registry = NotifierRegistry(
-            {ChannelKind.EMAIL: email, ChannelKind.LOG: alerts, ChannelKind.WEBHOOK: webhook}
-        )
+        registry = NotifierRegistry({ChannelKind.EMAIL: email, ChannelKind.LOG: alerts, ChannelKind.WEBHOOK: webhook})
         return FunctionDeps(
             settings=settings,
             services=DatabaseRunServices(db, settings),
@@ -205,9 +203,7 @@ async def test_low_feedback_raises_exactly_one_alert(world: World) -> None:
     assert stored.delivered_channels == ["log"]
 
 
-async def test_a_stuck_run_raises_one_alert_however_often_the_monitor_runs(
-    world: World, db: Database
-) -> None:
+async def test_a_stuck_run_raises_one_alert_however_often_the_monitor_runs(world: World, db: Database) -> None:
     services = DatabaseRunServices(db, Settings(_env_file=None))  # type: ignore[call-arg]
     events = InMemoryEventSender()
     run = await create_run(db, events, world.user.id, skill_name="copywriting", message="never finishes")
@@ -237,9 +233,7 @@ async def _backdate_start(db: Database, run_id: uuid.UUID, *, seconds: int) -> N
 
     async with db.transaction() as session:
         await session.execute(
-            update(SkillRunRow)
-            .where(SkillRunRow.id == run_id)
-            .values(started_at=utcnow() - timedelta(seconds=seconds))
+            update(SkillRunRow).where(SkillRunRow.id == run_id).values(started_at=utcnow() - timedelta(seconds=seconds))
         )
 
 

@@ -55,9 +55,7 @@ def test_optional_fields_are_left_out_and_snake_case_is_accepted() -> None:
 
 
 def test_to_event_carries_name_data_and_idempotency_id() -> None:
-    sdk_event = SkillExecuteCompleted(run_id="r1", output_id="o1", s3_key="outputs/x.md").to_event(
-        event_id="k"
-    )
+    sdk_event = SkillExecuteCompleted(run_id="r1", output_id="o1", s3_key="outputs/x.md").to_event(event_id="k")
     assert sdk_event.name == "skill.execute.completed"
     assert sdk_event.id == "k"
     assert dict(sdk_event.data) == {"runId": "r1", "outputId": "o1", "s3Key": "outputs/x.md"}

@@ -61,9 +61,7 @@ def test_a_refused_channel_does_not_stop_the_others(harness: Harness) -> None:
 
 
 def test_failure_notice_is_sent_for_failed_runs(harness: Harness) -> None:
-    harness.services.runs["r1"] = FakeRun(
-        user_id="u1", skill_name="copywriting", status="failed", error="boom"
-    )
+    harness.services.runs["r1"] = FakeRun(user_id="u1", skill_name="copywriting", status="failed", error="boom")
     harness.services.channels["u1"] = [EMAIL]
     result = harness.trigger(
         "notify-completion", "skill.execute.failed", {"runId": "r1", "error": "boom", "retryable": False}
@@ -93,9 +91,7 @@ def test_low_feedback_alert_is_delivered_to_each_alert_channel(harness: Harness)
     alert = AlertRecord(id="a1", kind="skill-health", title="copywriting is low", message="avg 2.1/5")
     harness.services.feedback_alerts["f1"] = alert
     harness.notifications.alert_channels = [ALERT_LOG, ALERT_SLACK]
-    result = harness.trigger(
-        "feedback-process", "feedback.process", {"feedbackId": "f1", "skillName": "copywriting"}
-    )
+    result = harness.trigger("feedback-process", "feedback.process", {"feedbackId": "f1", "skillName": "copywriting"})
     assert result.status is mocked.Status.COMPLETED, result.error
     assert result.output["alert"] == "a1"
     assert harness.notifications.sent == [("alert:a1", "log"), ("alert:a1", "slack:alerts.example")]
@@ -104,9 +100,7 @@ def test_low_feedback_alert_is_delivered_to_each_alert_channel(harness: Harness)
 def test_feedback_without_new_alert_delivers_nothing(harness: Harness) -> None:
     harness.services.feedback_alerts["f1"] = None
     harness.notifications.alert_channels = [ALERT_LOG]
-    result = harness.trigger(
-        "feedback-process", "feedback.process", {"feedbackId": "f1", "skillName": "copywriting"}
-    )
+    result = harness.trigger("feedback-process", "feedback.process", {"feedbackId": "f1", "skillName": "copywriting"})
     assert result.output == {"feedbackId": "f1", "alert": None}
     assert harness.notifications.sent == []
     assert harness.services.calls == [("process_feedback", "f1")]
@@ -121,12 +115,8 @@ def test_missing_feedback_is_not_retried(harness: Harness) -> None:
 
 def test_each_stuck_run_alert_is_delivered_once(harness: Harness) -> None:
     harness.services.stuck_alerts = [
-        AlertRecord(
-            id="s1", kind="stuck-run", title="run r1 stuck", message="m", links=("http://api/api/v1/runs/r1",)
-        ),
-        AlertRecord(
-            id="s2", kind="stuck-run", title="run r2 stuck", message="m", links=("http://api/api/v1/runs/r2",)
-        ),
+        AlertRecord(id="s1", kind="stuck-run", title="run r1 stuck", message="m", links=("http://api/api/v1/runs/r1",)),
+        AlertRecord(id="s2", kind="stuck-run", title="run r2 stuck", message="m", links=("http://api/api/v1/runs/r2",)),
     ]
     harness.notifications.alert_channels = [ALERT_SLACK]
     result = harness.trigger("monitor-executions", "inngest/scheduled.timer", {"cron": "*/5 * * * *"})
