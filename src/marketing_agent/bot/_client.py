@@ -10,10 +10,11 @@ from marketing_agent.settings import Settings
 
 
 def bot_token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
+    token = settings.telegram_bot_token.get_secret_value().strip() if settings.telegram_bot_token else ""
+    if not token:
         raise ConfigError("TELEGRAM_BOT_TOKEN is not set: the Telegram bot is off")
     install_token_redaction()  # every path that uses the token passes here first
-    return settings.telegram_bot_token.get_secret_value()
+    return token
 
 
 def api_origin(settings: Settings) -> str:

@@ -72,9 +72,7 @@ class BotBackend(Protocol):
         """The skills most likely to fit a free-text request, best first (possibly none)."""
         ...
 
-    async def create_run(
-        self, user_id: str, skill: str, message: str, chat_id: int, message_id: int
-    ) -> CreatedRun:
+    async def create_run(self, user_id: str, skill: str, message: str, chat_id: int, message_id: int) -> CreatedRun:
         """Queue a run; ``chat_id``/``message_id`` is the "working on it" message to edit when it ends."""
         ...
 

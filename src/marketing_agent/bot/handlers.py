@@ -144,9 +144,7 @@ class BotHandlers:
             for skill in suggestions
         ]
         # Sent as a reply: the button press brings the user's message back, so nothing is stored here.
-        await message.reply_html(
-            texts.CHOOSE_SKILL, reply_markup=InlineKeyboardMarkup(buttons), do_quote=True
-        )
+        await message.reply_html(texts.CHOOSE_SKILL, reply_markup=InlineKeyboardMarkup(buttons), do_quote=True)
 
     async def _start_run(self, user: LinkedUser, skill: str, request: str, working: Message) -> None:
         try:

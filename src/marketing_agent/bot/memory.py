@@ -57,9 +57,7 @@ class RecordedFeedback:
 
 
 class InMemoryBotBackend:
-    def __init__(
-        self, skills: Sequence[SkillSummary] = (), users: dict[str, LinkedUser] | None = None
-    ) -> None:
+    def __init__(self, skills: Sequence[SkillSummary] = (), users: dict[str, LinkedUser] | None = None) -> None:
         self.skills = list(skills)
         self.users_by_key: dict[str, LinkedUser] = dict(users or {})
         self.links: dict[int, LinkedUser] = {}
@@ -87,9 +85,7 @@ class InMemoryBotBackend:
     async def suggest_skills(self, text: str, limit: int = 3) -> Sequence[SkillSummary]:
         return rank_skills(text, self.skills, limit)
 
-    async def create_run(
-        self, user_id: str, skill: str, message: str, chat_id: int, message_id: int
-    ) -> CreatedRun:
+    async def create_run(self, user_id: str, skill: str, message: str, chat_id: int, message_id: int) -> CreatedRun:
         if skill not in {s.name for s in self.skills}:
             raise SkillNotFound(f"skill {skill!r} not found")
         if not message.strip():
@@ -122,9 +118,7 @@ class InMemoryBotBackend:
         return run.output
 
     async def record_feedback(self, user_id: str, output_id: str, score: int) -> None:
-        owned = any(
-            r.output and r.output.output_id == output_id and r.user_id == user_id for r in self.runs.values()
-        )
+        owned = any(r.output and r.output.output_id == output_id and r.user_id == user_id for r in self.runs.values())
         if not owned:
             raise OutputNotFound("output not found")
         self.feedback.append(RecordedFeedback(user_id, output_id, score))
@@ -135,9 +129,7 @@ class InMemoryBotBackend:
         run = self.runs[run_id]
         output_id = f"10000000-0000-4000-8000-{next(self._ids):012d}"
         run.status = "completed"
-        run.output = OutputContent(
-            output_id, run_id, title, content, filename=f"{run.skill}-{run_id[-8:]}.md"
-        )
+        run.output = OutputContent(output_id, run_id, title, content, filename=f"{run.skill}-{run_id[-8:]}.md")
         return FinishedMemoryRun(
             run_id=run_id,
             user_id=run.user_id,

@@ -51,9 +51,7 @@ class FinishedRun(Protocol):
 def result_keyboard(run_id: str, output_id: str, rated: int | None = None) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton("📄 Full output", callback_data=callbacks.full_output(run_id))]]
     if rated is None:
-        rows.append(
-            [InlineKeyboardButton(f"{n}★", callback_data=callbacks.rating(output_id, n)) for n in range(1, 6)]
-        )
+        rows.append([InlineKeyboardButton(f"{n}★", callback_data=callbacks.rating(output_id, n)) for n in range(1, 6)])
     else:
         rows.append([InlineKeyboardButton(f"You rated {rated}/5 — thanks", callback_data=callbacks.NOOP)])
     return InlineKeyboardMarkup(rows)

@@ -156,9 +156,7 @@ class BotService:
             if updater is None:  # pragma: no cover - build_application always makes one
                 raise ConfigError("the bot was built without an updater")
             # Network errors while polling are retried by python-telegram-bot itself, with backoff.
-            await updater.start_polling(
-                poll_interval=0.0, timeout=self.poll_timeout, drop_pending_updates=False
-            )
+            await updater.start_polling(poll_interval=0.0, timeout=self.poll_timeout, drop_pending_updates=False)
             logger.info("telegram bot polling", extra={"api": api_origin(self.settings)})
             await stop.wait()
         finally:

@@ -72,9 +72,7 @@ class ServicesBotBackend:
     async def suggest_skills(self, text: str, limit: int = 3) -> Sequence[SkillSummary]:
         return rank_skills(text, await self.list_skills(), limit)
 
-    async def create_run(
-        self, user_id: str, skill: str, message: str, chat_id: int, message_id: int
-    ) -> CreatedRun:
+    async def create_run(self, user_id: str, skill: str, message: str, chat_id: int, message_id: int) -> CreatedRun:
         # options.telegram tells notify-completion which message to edit (functions/adapters.py).
         run = await services.create_run(
             self._db,

@@ -37,9 +37,7 @@ LINK_FAILED = "That API key is not valid. Check it and send <code>/link YOUR_API
 KEY_NOT_DELETED = "I could not delete your message with the key: please delete it yourself."
 UNLINKED = "This chat is unlinked. Send <code>/link YOUR_API_KEY</code> to link it again."
 NOT_LINKED = "This chat was not linked."
-NO_SUGGESTION = (
-    "I could not tell which skill fits. /skills lists them, or use <code>/run skill message</code>."
-)
+NO_SUGGESTION = "I could not tell which skill fits. /skills lists them, or use <code>/run skill message</code>."
 CHOOSE_SKILL = "Which skill should handle this?"
 ORIGINAL_GONE = "I can no longer see your original message: please send it again."
 INTERNAL_ERROR = "Something went wrong on our side; please try again in a moment."

@@ -44,9 +44,7 @@ def parse_alert_channel(entry: str, settings: Settings) -> ChannelAddress:
     if kind is ChannelKind.EMAIL:
         address = value or settings.alert_email_to or ""
         if not address:
-            raise ConfigError(
-                "alert channel 'email' needs an address: email:ops@example.com or ALERT_EMAIL_TO"
-            )
+            raise ConfigError("alert channel 'email' needs an address: email:ops@example.com or ALERT_EMAIL_TO")
         return ChannelAddress(kind, address)
     if not value:
         raise ConfigError(f"alert channel '{kind.value}' needs a value ({kind.value}:…)")
@@ -86,8 +84,6 @@ async def deliver_alert_report(
     return result
 
 
-async def deliver_alert(
-    alert: AlertMessage, settings: Settings, registry: NotifierRegistry | None = None
-) -> list[str]:
+async def deliver_alert(alert: AlertMessage, settings: Settings, registry: NotifierRegistry | None = None) -> list[str]:
     """Send ``alert`` to ``ALERT_CHANNELS``; returns the display names of the channels that took it."""
     return (await deliver_alert_report(alert, settings, registry)).delivered

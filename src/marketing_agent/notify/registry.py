@@ -27,9 +27,7 @@ class NotifierRegistry:
     :meth:`aclose`.
     """
 
-    def __init__(
-        self, notifiers: Mapping[ChannelKind, Notifier], *, client: httpx.AsyncClient | None = None
-    ) -> None:
+    def __init__(self, notifiers: Mapping[ChannelKind, Notifier], *, client: httpx.AsyncClient | None = None) -> None:
         self._notifiers = dict(notifiers)
         self._client = client
 
@@ -73,14 +71,13 @@ def build_notifiers(settings: Settings, *, client: httpx.AsyncClient | None = No
         ChannelKind.WEBHOOK: WebhookNotifier(http),
         ChannelKind.LOG: LogNotifier(),
     }
-    if settings.telegram_bot_token is not None:
+    # An empty variable (TELEGRAM_BOT_TOKEN= in a .env) means "not configured", like a missing one.
+    token = settings.telegram_bot_token.get_secret_value().strip() if settings.telegram_bot_token else ""
+    if token:
         notifiers[ChannelKind.TELEGRAM] = TelegramNotifier(
-            http,
-            token=settings.telegram_bot_token.get_secret_value(),
-            api_base_url=settings.telegram_api_base_url,
+            http, token=token, api_base_url=settings.telegram_api_base_url
         )
-    if settings.smtp_url is not None:
-        notifiers[ChannelKind.EMAIL] = EmailNotifier(
-            SmtpConfig.from_url(settings.smtp_url.get_secret_value()), sender=settings.smtp_from
-        )
+    smtp_url = settings.smtp_url.get_secret_value().strip() if settings.smtp_url else ""
+    if smtp_url:
+        notifiers[ChannelKind.EMAIL] = EmailNotifier(SmtpConfig.from_url(smtp_url), sender=settings.smtp_from)
     return NotifierRegistry(notifiers, client=http if owned else None)

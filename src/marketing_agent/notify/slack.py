@@ -37,9 +37,7 @@ def slack_payload(message: Notification) -> dict[str, object]:
             body = body[: _SECTION_LIMIT - 1] + "…"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body}})
     if message.link:
-        blocks.append(
-            {"type": "section", "text": {"type": "mrkdwn", "text": f"<{message.link}|Open the full output>"}}
-        )
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"<{message.link}|Open the full output>"}})
     text = f"{title}: {message.link}" if message.link else title
     return {"text": text, "blocks": blocks}
 

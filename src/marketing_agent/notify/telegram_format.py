@@ -85,8 +85,7 @@ def render_notification_html(message: Notification, *, limit: int = MESSAGE_LIMI
     """A notification as Telegram HTML: bold title, fields, preview, then a link to the full output."""
     head = f"<b>{escape_html(truncate(message.title, 256))}</b>"
     fields = "".join(
-        f"\n<i>{escape_html(name)}:</i> {escape_html(truncate(value, 200))}"
-        for name, value in message.fields.items()
+        f"\n<i>{escape_html(name)}:</i> {escape_html(truncate(value, 200))}" for name, value in message.fields.items()
     )
     link = ""
     if message.link:

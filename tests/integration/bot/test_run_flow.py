@@ -38,9 +38,7 @@ async def _start_run(bot: PollingBot, text: str) -> tuple[str, int]:
 
 async def test_full_run_with_rating(polling_bot: PollingBot) -> None:
     fake, backend = polling_bot.fake, polling_bot.backend
-    run_id, message_id = await _start_run(
-        polling_bot, "/run copywriting Homepage for a CRM\nTone: <bold> & brief"
-    )
+    run_id, message_id = await _start_run(polling_bot, "/run copywriting Homepage for a CRM\nTone: <bold> & brief")
     run = backend.runs[run_id]
     assert (run.skill, run.chat_id) == ("copywriting", CHAT)
     assert run.message == "Homepage for a CRM\nTone: <bold> & brief"  # line break and markup kept
@@ -102,9 +100,7 @@ async def test_a_long_output_comes_as_a_markdown_document(polling_bot: PollingBo
 async def test_a_failed_run_is_reported_with_its_reason(polling_bot: PollingBot) -> None:
     fake, backend = polling_bot.fake, polling_bot.backend
     run_id, message_id = await _start_run(polling_bot, "/run positioning Our B2B analytics tool")
-    await notify_run_finished(
-        polling_bot.service.bot, backend.fail_run(run_id, "LLM answered 400: <bad> & request")
-    )
+    await notify_run_finished(polling_bot.service.bot, backend.fail_run(run_id, "LLM answered 400: <bad> & request"))
     edit = fake.calls_to("editMessageText")[-1]
     assert edit.params["message_id"] == str(message_id)
     assert text_of(edit) == "❌ positioning failed.\nReason: LLM answered 400: <bad> & request"
@@ -173,9 +169,7 @@ async def test_status_lists_recent_runs(polling_bot: PollingBot) -> None:
     run_id, _ = await _start_run(polling_bot, "/run press-release We raised a seed round")
     backend.complete_run(run_id, title="Seed round <announcement>", content="...")
     fake.push_text(CHAT, "/status")
-    reply = await fake.await_call(
-        "sendMessage", lambda c: to_chat(CHAT)(c) and "Recent runs" in c.params["text"]
-    )
+    reply = await fake.await_call("sendMessage", lambda c: to_chat(CHAT)(c) and "Recent runs" in c.params["text"])
     assert "press-release — completed" in text_of(reply)
     assert "Seed round <announcement>" in text_of(reply)
 
@@ -184,9 +178,7 @@ async def test_result_is_sent_anew_when_the_working_message_is_gone(polling_bot:
     fake, backend = polling_bot.fake, polling_bot.backend
     run_id, message_id = await _start_run(polling_bot, "/run copywriting Pricing page")
     del fake.messages[(CHAT, message_id)]  # the user deleted it
-    await notify_run_finished(
-        polling_bot.service.bot, backend.complete_run(run_id, title="Pricing", content="x")
-    )
+    await notify_run_finished(polling_bot.service.bot, backend.complete_run(run_id, title="Pricing", content="x"))
     sent = fake.calls_to("sendMessage")[-1]
     assert text_of(sent).startswith("✅ Pricing")
 

@@ -111,9 +111,7 @@ async def test_polling_removes_a_webhook_first(fake: FakeTelegram, backend: InMe
         await asyncio.wait_for(task, timeout=15)
 
 
-async def test_origin_editor_edits_with_its_own_client(
-    fake: FakeTelegram, backend: InMemoryBotBackend
-) -> None:
+async def test_origin_editor_edits_with_its_own_client(fake: FakeTelegram, backend: InMemoryBotBackend) -> None:
     backend.links[504] = USER
     working = fake.handle(fake.token, "sendMessage", {"chat_id": 504, "text": "Working on it"}, {})
     run = await backend.create_run(USER.user_id, "copywriting", "Homepage", 504, working["message_id"])
@@ -138,9 +136,7 @@ async def test_polling_waits_for_an_unreachable_api(fake: FakeTelegram, backend:
         await asyncio.wait_for(task, timeout=15)
 
 
-async def test_a_rejected_token_is_a_configuration_error(
-    fake: FakeTelegram, backend: InMemoryBotBackend
-) -> None:
+async def test_a_rejected_token_is_a_configuration_error(fake: FakeTelegram, backend: InMemoryBotBackend) -> None:
     settings = make_settings(fake).model_copy(update={"telegram_bot_token": SecretStr("42:wrong")})
     with pytest.raises(ConfigError, match="rejected TELEGRAM_BOT_TOKEN"):
         await asyncio.wait_for(BotService(settings, backend).run_polling(), timeout=15)

@@ -75,7 +75,7 @@ def test_parse_alert_channels() -> None:
 
 
 async def test_registry_only_has_configured_channels() -> None:
-    async with build_notifiers(_settings()) as registry:
+    async with build_notifiers(_settings(telegram_bot_token="", smtp_url="")) as registry:
         assert registry.configured() == {ChannelKind.SLACK, ChannelKind.WEBHOOK, ChannelKind.LOG}
         with pytest.raises(NotificationRejected):
             registry.get("telegram")
@@ -86,9 +86,7 @@ async def test_registry_only_has_configured_channels() -> None:
 
 
 def test_alert_becomes_an_alert_notification() -> None:
-    alert = AlertMessage(
-        key="runs_stuck", title="2 runs stuck", message="r1, r2", fields={"threshold": "300s"}
-    )
+    alert = AlertMessage(key="runs_stuck", title="2 runs stuck", message="r1, r2", fields={"threshold": "300s"})
     notification = alert.to_notification()
     assert notification.kind is NotificationKind.ALERT
     assert dict(notification.fields) == {"alert": "runs_stuck", "severity": "warning", "threshold": "300s"}
