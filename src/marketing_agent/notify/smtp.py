@@ -1,12 +1,13 @@
 """E-mail channel: SMTP with aiosmtplib.
 
 ``SMTP_URL`` is ``smtp://[user:pass@]host[:port]`` (STARTTLS when the server offers it, port 25 by
-default) or ``smtps://…`` (TLS from the first byte, port 465 by default).
+default) or ``smtps://…`` (TLS from the first byte, port 465 by default). Certificates are verified.
 """
 
 from __future__ import annotations
 
 import logging
+import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
@@ -62,9 +63,11 @@ def build_email(message: Notification, *, sender: str, recipient: str) -> EmailM
 class EmailNotifier:
     """Sends one plain-text e-mail per notification to the address."""
 
-    def __init__(self, config: SmtpConfig, *, sender: str) -> None:
+    def __init__(self, config: SmtpConfig, *, sender: str, tls_context: ssl.SSLContext | None = None) -> None:
         self._config = config
         self._sender = sender
+        # None: the system's trusted CAs. Tests (or a private CA) pass their own context.
+        self._tls_context = tls_context
 
     async def send(self, message: Notification, address: ChannelAddress) -> None:
         email = build_email(message, sender=self._sender, recipient=address.address)
@@ -77,6 +80,7 @@ class EmailNotifier:
                 username=config.username,
                 password=config.password,
                 use_tls=config.use_tls,
+                tls_context=self._tls_context,
                 timeout=config.timeout,
             )
         except aiosmtplib.SMTPRecipientsRefused as exc:

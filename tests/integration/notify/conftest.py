@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import json
+import ssl
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -12,6 +15,10 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from support.fake_telegram import FakeTelegram, running_fake_telegram
 from support.net import free_port
@@ -95,9 +102,7 @@ class _MailHandler:
         return "250 Message accepted for delivery"
 
 
-def _authenticate(
-    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
-) -> AuthResult:
+def _authenticate(server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any) -> AuthResult:
     ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"mailer", b"p@ss")
     # handled=False: aiosmtpd then answers 235 or 535 itself.
     return AuthResult(success=ok, handled=False)
@@ -115,6 +120,77 @@ def smtp_server() -> Iterator[Mailbox]:
         # Loopback test server with no certificate: AUTH is offered without TLS. (Requiring it as
         # well makes aiosmtpd warn, so DATA checks the session logged in instead.)
         auth_require_tls=False,
+    )
+    controller.start()
+    yield box
+    controller.stop()
+
+
+@dataclass
+class TlsPair:
+    server: ssl.SSLContext
+    client: ssl.SSLContext  # trusts only the server's self-signed certificate
+
+
+@pytest.fixture(scope="session")
+def tls_pair(tmp_path_factory: pytest.TempPathFactory) -> TlsPair:
+    """A throwaway self-signed certificate for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(cert_file, key_file)
+    client = ssl.create_default_context(cafile=str(cert_file))
+    return TlsPair(server, client)
+
+
+@pytest.fixture
+def smtps_server(tls_pair: TlsPair) -> Iterator[Mailbox]:
+    """Implicit TLS (smtps://): the connection is encrypted from the first byte."""
+    box = Mailbox(host="127.0.0.1", port=free_port())
+    controller = Controller(
+        _MailHandler(box),
+        hostname=box.host,
+        port=box.port,
+        authenticator=_authenticate,
+        ssl_context=tls_pair.server,
+        # aiosmtpd only counts STARTTLS as TLS; this socket is encrypted from the first byte.
+        auth_require_tls=False,
+    )
+    controller.start()
+    yield box
+    controller.stop()
+
+
+@pytest.fixture
+def starttls_server(tls_pair: TlsPair) -> Iterator[Mailbox]:
+    """Plain smtp:// that offers STARTTLS and refuses mail and AUTH before it."""
+    box = Mailbox(host="127.0.0.1", port=free_port())
+    controller = Controller(
+        _MailHandler(box),
+        hostname=box.host,
+        port=box.port,
+        authenticator=_authenticate,
+        tls_context=tls_pair.server,
+        require_starttls=True,
     )
     controller.start()
     yield box

@@ -21,7 +21,7 @@ from marketing_agent.notify.webhook import (
 )
 from support.fake_telegram import FakeTelegram
 
-from .conftest import HttpRecorder, Mailbox
+from .conftest import HttpRecorder, Mailbox, TlsPair
 
 MESSAGE = Notification(
     kind=NotificationKind.RUN_COMPLETED,
@@ -88,9 +88,7 @@ async def test_telegram_unreachable_server_is_retryable() -> None:
 
 async def test_slack_posts_text_and_blocks(http_recorder: HttpRecorder) -> None:
     async with httpx.AsyncClient() as client:
-        await SlackNotifier(client).send(
-            MESSAGE, ChannelAddress(ChannelKind.SLACK, http_recorder.url + "/T/B/x")
-        )
+        await SlackNotifier(client).send(MESSAGE, ChannelAddress(ChannelKind.SLACK, http_recorder.url + "/T/B/x"))
     [request] = http_recorder.received
     assert request.path == "/T/B/x"
     payload = request.json()
@@ -157,3 +155,22 @@ async def test_email_bad_password_is_permanent(smtp_server: Mailbox) -> None:
             MESSAGE, ChannelAddress(ChannelKind.EMAIL, "b@example.com")
         )
     assert smtp_server.messages == []
+
+
+@pytest.mark.parametrize("fixture", ["smtps_server", "starttls_server"])
+async def test_email_over_tls(fixture: str, request: pytest.FixtureRequest, tls_pair: TlsPair) -> None:
+    box: Mailbox = request.getfixturevalue(fixture)
+    scheme = "smtps" if fixture == "smtps_server" else "smtp"
+    config = SmtpConfig.from_url(f"{scheme}://mailer:p%40ss@{box.host}:{box.port}")
+    notifier = EmailNotifier(config, sender="agent@example.com", tls_context=tls_pair.client)
+    await notifier.send(MESSAGE, ChannelAddress(ChannelKind.EMAIL, "marketer@example.com"))
+    assert [envelope.rcpt_tos for envelope in box.messages] == [["marketer@example.com"]]
+
+
+async def test_email_refuses_an_untrusted_certificate(smtps_server: Mailbox) -> None:
+    config = SmtpConfig.from_url(f"smtps://mailer:p%40ss@{smtps_server.host}:{smtps_server.port}")
+    with pytest.raises(NotificationError):
+        await EmailNotifier(config, sender="a@example.com").send(
+            MESSAGE, ChannelAddress(ChannelKind.EMAIL, "b@example.com")
+        )
+    assert smtps_server.messages == []
