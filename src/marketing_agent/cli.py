@@ -22,8 +22,6 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
-from marketing_agent.bot.cli import bot_cli
-from marketing_agent.engine.cli import engine_app
 from marketing_agent.errors import ConfigError, MarketingAgentError
 from marketing_agent.settings import Settings, load_settings
 
@@ -46,8 +44,30 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(skills_app, name="skills")
 app.add_typer(clients_app, name="clients")
-app.add_typer(engine_app, name="engine")
-app.add_typer(bot_cli, name="bot")
+
+# The engine's and the bot's own command groups, imported only when used: together they pull in a GraphQL
+# library and the Telegram client, seconds of start-up every other command should not pay.
+_FORWARD = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
+
+
+def _forward(group: typer.Typer, name: str, args: list[str]) -> None:
+    typer.main.get_command(group)(args, prog_name=f"marketing-agent {name}")
+
+
+@app.command("engine", context_settings=_FORWARD, add_help_option=False)
+def engine_command(ctx: typer.Context) -> None:
+    """The durable execution engine (Inngest SDK protocol): `marketing-agent engine --help`."""
+    from marketing_agent.engine.cli import engine_app
+
+    _forward(engine_app, "engine", ctx.args)
+
+
+@app.command("bot", context_settings=_FORWARD, add_help_option=False)
+def bot_command(ctx: typer.Context) -> None:
+    """The Telegram bot: `marketing-agent bot --help`."""
+    from marketing_agent.bot.cli import bot_cli
+
+    _forward(bot_cli, "bot", ctx.args)
 
 
 def fail(message: str) -> NoReturn:
@@ -136,9 +156,7 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
     api = create_api_app(settings)
     # --- FUNCTIONS: mount the Inngest serve endpoint (/api/inngest) here, e.g.
     #     create_api_app(settings, mount_functions=<hook calling marketing_agent.functions.serve_functions>)
-    servers = [
-        uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))
-    ]
+    servers = [uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))]
     if with_everything:
         # --- ENGINE: add the engine server here (marketing_agent.engine.create_engine_app(EngineConfig(
         #     database_url=settings.resolved_engine_database_url, host=settings.engine_host,
@@ -245,9 +263,7 @@ ApiUrl = Annotated[
     str | None,
     typer.Option("--api-url", envvar="MARKETING_AGENT_API_URL", help="Default: the API's own URL."),
 ]
-ApiKey = Annotated[
-    str | None, typer.Option("--api-key", envvar="MARKETING_AGENT_API_KEY", help="Your API key.")
-]
+ApiKey = Annotated[str | None, typer.Option("--api-key", envvar="MARKETING_AGENT_API_KEY", help="Your API key.")]
 
 
 class ApiClient:
@@ -308,9 +324,7 @@ def clients_create(
 @clients_app.command("upload")
 def clients_upload(
     slug: Annotated[str, typer.Argument(help="The client's slug.")],
-    files: Annotated[
-        list[Path], typer.Argument(help="Markdown files to upload.", exists=True, dir_okay=False)
-    ],
+    files: Annotated[list[Path], typer.Argument(help="Markdown files to upload.", exists=True, dir_okay=False)],
     as_path: Annotated[
         str | None,
         typer.Option("--as", help="Path in the client's folder (one file only), e.g. brand/voice.md."),
@@ -381,9 +395,7 @@ def run_command(
     if status != "completed":
         err_console.print(f"run {status}: {run.get('errorMessage') or ''}", markup=False)
         raise typer.Exit(code=1)
-    usage = (
-        f"tokens {run.get('tokensInput')} in / {run.get('tokensOutput')} out, ${run.get('costUsd') or 0:.4f}"
-    )
+    usage = f"tokens {run.get('tokensInput')} in / {run.get('tokensOutput')} out, ${run.get('costUsd') or 0:.4f}"
     console.print(usage, markup=False)
     if run.get("output"):
         content = api.call("GET", f"/outputs/{run['output']['id']}/content")
