@@ -122,7 +122,9 @@ async def stop(server: uvicorn.Server, task: asyncio.Task[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def dashboard_stack(tmp_path: Path, database_url: str | None = None, **overrides: Any) -> AsyncIterator[DashStack]:
+async def dashboard_stack(
+    tmp_path: Path, database_url: str | None = None, **overrides: Any
+) -> AsyncIterator[DashStack]:
     engine_port, app_port = free_port(), free_port()
     engine_url = f"http://127.0.0.1:{engine_port}"
     app_url = f"http://127.0.0.1:{app_port}/api/inngest"
