@@ -103,9 +103,7 @@ class FlowControl:
                     return await self._skip(tx, fn, events, event_id, now,
                                             f"singleton: run {active['id']} is active")  # fmt: skip
                 assert self._rt is not None
-                items += await self._rt.cancel(
-                    tx, active["id"], now, reason="cancelled by a newer singleton run"
-                )
+                items += await self._rt.cancel(tx, active["id"], now, reason="cancelled by a newer singleton run")
             await self.db.singleton_hold(tx, fn.id, key, event_id)
         start = now
         throttle = cfg.get("throttle")

@@ -62,9 +62,7 @@ class Timers:
         if row is None:
             batch_id = new_ulid(now)
             timeout = duration_ms(cfg.get("timeout")) or DEFAULT_BATCH_TIMEOUT_MS
-            item_id = await self.db.add_timer(
-                tx, BATCH_KIND, f"flow:batch:{batch_id}", batch_id, now + timeout, now
-            )
+            item_id = await self.db.add_timer(tx, BATCH_KIND, f"flow:batch:{batch_id}", batch_id, now + timeout, now)
             await self.db.batch_create(tx, batch_id, fn.id, key, now, item_id)
             size, nbytes = 0, 0
         else:
@@ -82,9 +80,7 @@ class Timers:
         await self.rt.store.delete_item(tx, row["item_id"])
         fn = self.rt.registry.get(row["fn_id"])
         if fn is None or not taken:
-            log.warning(
-                "batch %s of %s dropped: the function is no longer registered", batch_id, row["fn_id"]
-            )
+            log.warning("batch %s of %s dropped: the function is no longer registered", batch_id, row["fn_id"])
             return []
         return await self.start(tx, fn, [e for _, e in taken], taken[0][0], now)
 
@@ -127,9 +123,7 @@ class Timers:
         if row is None or row["item_id"] != item.id:
             return []
         if int(row["fire_at"]) > now:  # an event moved it while this timer was being claimed
-            await self.db.add_timer(
-                tx, DEBOUNCE_KIND, item.run_id, item.target, int(row["fire_at"]), now, item.id
-            )
+            await self.db.add_timer(tx, DEBOUNCE_KIND, item.run_id, item.target, int(row["fire_at"]), now, item.id)
             return []
         await self.db.debounce_delete(tx, fn_id, key)
         fn = self.rt.registry.get(fn_id)

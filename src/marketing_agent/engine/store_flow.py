@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ._ids import new_ulid
+from ._ids import new_ulid, now_ms
 
 if TYPE_CHECKING:
     from .store import Conn, QueueItem, Store
@@ -96,9 +96,7 @@ class FlowStore:
 
     # ---- idempotency, singleton, skipped runs -------------------------------------------------------
 
-    async def idempotency_claim(
-        self, tx: Conn, fn_id: str, key: str, event_id: str, now: int, ttl: int
-    ) -> bool:
+    async def idempotency_claim(self, tx: Conn, fn_id: str, key: str, event_id: str, now: int, ttl: int) -> bool:
         """True when the key is free (or expired) and is now held by ``event_id`` for ``ttl`` ms."""
         row = await tx.fetchrow(
             "INSERT INTO flow_idempotency (fn_id, key, event_id, expires_at) VALUES (?, ?, ?, ?)"
@@ -217,9 +215,7 @@ class FlowStore:
             batch_id,
         )  # fmt: skip
 
-    async def batch_create(
-        self, tx: Conn, batch_id: str, fn_id: str, key: str, now: int, item_id: str
-    ) -> None:
+    async def batch_create(self, tx: Conn, batch_id: str, fn_id: str, key: str, now: int, item_id: str) -> None:
         await tx.execute(
             "INSERT INTO flow_batches (id, fn_id, key, size, bytes, opened_at, item_id) VALUES (?, ?, ?, 0, 0, ?, ?)",
             batch_id, fn_id, key, now, item_id,
@@ -238,9 +234,7 @@ class FlowStore:
 
     async def batch_take(self, tx: Conn, batch_id: str) -> list[tuple[str, dict[str, Any]]]:
         """Close a batch: delete it and return its (event id, event) in arrival order."""
-        rows = await tx.fetch(
-            "SELECT event_id, event FROM flow_batch_events WHERE batch_id = ? ORDER BY seq", batch_id
-        )
+        rows = await tx.fetch("SELECT event_id, event FROM flow_batch_events WHERE batch_id = ? ORDER BY seq", batch_id)
         await tx.execute("DELETE FROM flow_batch_events WHERE batch_id = ?", batch_id)
         await tx.execute("DELETE FROM flow_batches WHERE id = ?", batch_id)
         return [(r["event_id"], json.loads(r["event"])) for r in rows]
@@ -255,9 +249,7 @@ class FlowStore:
 
     # ---- concurrency --------------------------------------------------------------------------------
 
-    async def acquire_slots(
-        self, item_id: str, since: int, limits: list[tuple[str, int]], now: int
-    ) -> list[str]:
+    async def acquire_slots(self, item_id: str, since: int, limits: list[tuple[str, int]], now: int) -> list[str]:
         """Take one slot in every ``(key, limit)`` for the item, or none: returns the keys that are full.
 
         A key is full when its live slots plus the waiters queued ahead of this item reach the limit, so
@@ -276,7 +268,7 @@ class FlowStore:
                 live = await tx.fetchrow(
                     "SELECT COUNT(*) AS n FROM flow_slots s JOIN queue q ON q.id = s.item_id"
                     " WHERE s.key = ? AND s.item_id <> ? AND q.lease_owner IS NOT NULL AND q.lease_until >= ?",
-                    key, item_id, now,
+                    key, item_id, now_ms(),  # leases are wall-clock times, whatever clock flow control uses
                 )  # fmt: skip
                 ahead = await tx.fetchrow(
                     "SELECT COUNT(*) AS n FROM flow_waiters w JOIN queue q ON q.id = w.item_id"
@@ -325,17 +317,14 @@ class FlowStore:
 
     async def has_slots(self, item_id: str) -> bool:
         async with self.store._read() as c:
-            return (
-                await c.fetchrow("SELECT 1 AS x FROM flow_slots WHERE item_id = ? LIMIT 1", item_id)
-                is not None
-            )
+            return await c.fetchrow("SELECT 1 AS x FROM flow_slots WHERE item_id = ? LIMIT 1", item_id) is not None
 
-    async def live_slots(self, key: str, now: int) -> int:
+    async def live_slots(self, key: str) -> int:
         """Slots of ``key`` held right now (tests and the bench read it)."""
         async with self.store._read() as c:
             row = await c.fetchrow(
                 "SELECT COUNT(*) AS n FROM flow_slots s JOIN queue q ON q.id = s.item_id"
                 " WHERE s.key = ? AND q.lease_owner IS NOT NULL AND q.lease_until >= ?",
-                key, now,
+                key, now_ms(),
             )  # fmt: skip
         return int(row["n"]) if row else 0

@@ -20,9 +20,7 @@ async def flow(database_url: str) -> AsyncIterator[Flow]:
     store = await Store.open(database_url)
     registry = Registry(store)
     gate = FlowControl(clock=clock)
-    runtime = Runtime(
-        EngineConfig(database_url=database_url), store, registry, start_gate=gate, claim_gate=gate
-    )
+    runtime = Runtime(EngineConfig(database_url=database_url), store, registry, start_gate=gate, claim_gate=gate)
     try:
         yield Flow(store=store, runtime=runtime, gate=gate, clock=clock, registry=registry)
     finally:

@@ -36,6 +36,7 @@ class Flow:
     clock: FakeClock
     registry: Registry
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    _configs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     async def register(self, fn_id: str, **options: Any) -> FunctionDef:
         """Register a function ``app-<fn_id>`` triggered by ``test/<fn_id>`` with these config options."""
@@ -45,17 +46,20 @@ class Flow:
                                                                           "url": "http://127.0.0.1:9/api"}}},
             **options,
         }  # fmt: skip
+        self._configs[cfg["id"]] = cfg  # one app holds every function registered so far
         await self.store.save_app(
-            "app", "http://127.0.0.1:9/api", {"url": "x"}, [(cfg["id"], fn_id, cfg)], "x"
+            "app",
+            "http://127.0.0.1:9/api",
+            {"url": "x"},
+            [(f, f, c) for f, c in self._configs.items()],
+            f"{len(self._configs)}",
         )
         await self.registry.refresh(force=True)
         fn = self.registry.get(cfg["id"])
         assert fn is not None
         return fn
 
-    async def send(
-        self, fn: FunctionDef, data: dict[str, Any] | None = None, at: int | None = None
-    ) -> list[QueueItem]:
+    async def send(self, fn: FunctionDef, data: dict[str, Any] | None = None, at: int | None = None) -> list[QueueItem]:
         """Ingest one event for ``fn`` at ``at`` (default: the clock); returns the items due now."""
         now = self.clock.now if at is None else at
         event_id = f"evt-{next(self._ids):06d}"
@@ -85,9 +89,7 @@ class Flow:
                 self.clock.now,
             )
         for row in due:
-            item = QueueItem(
-                row["id"], row["run_id"], row["kind"], row["target"], 0, int(row["available_at"])
-            )
+            item = QueueItem(row["id"], row["run_id"], row["kind"], row["target"], 0, int(row["available_at"]))
             async with self.store.transaction() as tx:
                 if not await self.store.item_exists(tx, item.id):
                     continue

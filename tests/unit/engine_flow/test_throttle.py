@@ -14,9 +14,7 @@ async def test_docs_example_three_at_once_then_one_every_three_seconds(flow: Flo
 
 
 async def test_thousand_events_one_key_never_more_than_limit_in_any_window(flow: Flow) -> None:
-    fn = await flow.register(
-        "thr", throttle={"limit": 10, "period": "1m", "burst": 0, "key": "event.data.userId"}
-    )
+    fn = await flow.register("thr", throttle={"limit": 10, "period": "1m", "burst": 0, "key": "event.data.userId"})
     for i in range(1000):
         await flow.send(fn, {"userId": "u1"}, at=T0 + i)  # a 1 s burst of 1,000 events
     runs = await flow.runs(fn)
@@ -32,9 +30,7 @@ async def test_thousand_events_one_key_never_more_than_limit_in_any_window(flow:
 
 
 async def test_keys_are_throttled_separately(flow: Flow) -> None:
-    fn = await flow.register(
-        "thr", throttle={"limit": 1, "period": "10s", "burst": 0, "key": "event.data.userId"}
-    )
+    fn = await flow.register("thr", throttle={"limit": 1, "period": "10s", "burst": 0, "key": "event.data.userId"})
     for user in ("a", "b", "a", "b"):
         await flow.send(fn, {"userId": user}, at=T0)
     assert [r["start_at"] - T0 for r in await flow.runs(fn)] == [0, 0, 10_000, 10_000]
