@@ -2,11 +2,14 @@
 
 Step results are memoized by the engine as JSON, so every step returns plain dicts, lists and scalars;
 these helpers turn the frozen records of :mod:`marketing_agent.functions.deps` into that form and back.
+
+Logging: code in a function's body runs again on every replay, so it logs through ``ctx.logger``, which
+the SDK keeps silent while it replays memoized steps (each line appears once per run). Code inside a step
+runs once per attempt and uses the module's ``logging.getLogger(__name__)``.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -15,8 +18,6 @@ import inngest
 
 from marketing_agent.errors import MarketingAgentError
 from marketing_agent.functions.deps import AlertRecord, ChannelTarget, Notifications
-
-logger = logging.getLogger(__name__)
 
 
 def is_permanent(exc: BaseException) -> bool:
@@ -87,11 +88,11 @@ async def send_each(
         try:
             outcome = await ctx.step.run(step_id(target), one)
         except inngest.StepError as exc:
-            logger.error("delivery to %s failed after retries: %s", target.label, exc.message)
+            ctx.logger.error("delivery to %s failed after retries: %s", target.label, exc.message)
             result.failed[target.label] = exc.message
             continue
         if outcome["failed"]:
-            logger.warning("delivery to %s refused: %s", target.label, outcome["error"])
+            ctx.logger.warning("delivery to %s refused: %s", target.label, outcome["error"])
             result.rejected[target.label] = str(outcome["error"])
         else:
             result.sent.append(target.label)
@@ -111,5 +112,5 @@ async def deliver_alert(
 
     targets = notifications.alert_targets()
     if not targets:
-        logger.warning("alert %s not delivered: ALERT_CHANNELS names no usable channel", alert.id)
+        ctx.logger.warning("alert %s not delivered: ALERT_CHANNELS names no usable channel", alert.id)
     return await send_each(ctx, targets, step_id, send)

@@ -8,7 +8,6 @@ failing channel is retried alone and the metrics are never touched twice.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import inngest
@@ -22,8 +21,6 @@ from marketing_agent.functions._common import (
 )
 from marketing_agent.functions.deps import FunctionDeps
 from marketing_agent.functions.events import FeedbackProcess
-
-logger = logging.getLogger(__name__)
 
 FUNCTION_ID = "feedback-process"
 RETRIES = 2
@@ -52,12 +49,12 @@ def build_feedback_process(client: inngest.Inngest, deps: FunctionDeps) -> innge
 
         processed = await ctx.step.run("process-feedback", process_step)
         if processed["failed"]:
-            logger.warning("feedback %s not processed: %s", data.feedback_id, processed["error"])
+            ctx.logger.warning("feedback %s not processed: %s", data.feedback_id, processed["error"])
             return {"feedbackId": data.feedback_id, "error": processed["error"]}
         if processed["alert"] is None:
             return {"feedbackId": data.feedback_id, "alert": None}
         alert = alert_from_json(processed["alert"])
-        logger.warning("skill %s is unhealthy; alert %s raised", data.skill_name, alert.id)
+        ctx.logger.warning("skill %s is unhealthy; alert %s raised", data.skill_name, alert.id)
         deliveries = await deliver_alert(ctx, deps.notifications, alert, step_prefix="deliver-alert")
         return {"feedbackId": data.feedback_id, "alert": alert.id, **deliveries.to_json()}
 

@@ -9,15 +9,12 @@ failure retries alone.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import inngest
 
 from marketing_agent.functions._common import alert_from_json, alert_to_json, deliver_alert
 from marketing_agent.functions.deps import FunctionDeps
-
-logger = logging.getLogger(__name__)
 
 FUNCTION_ID = "monitor-executions"
 RETRIES = 1
@@ -40,7 +37,7 @@ def build_monitor_executions(client: inngest.Inngest, deps: FunctionDeps) -> inn
 
         alerts = [alert_from_json(raw) for raw in await ctx.step.run("check-stuck-runs", check_step)]
         for alert in alerts:
-            logger.warning("stuck run alert %s: %s", alert.id, alert.title)
+            ctx.logger.warning("stuck run alert %s: %s", alert.id, alert.title)
             await deliver_alert(ctx, deps.notifications, alert, step_prefix=f"deliver-alert-{alert.id}")
         return {"stuckRunAlerts": [alert.id for alert in alerts]}
 

@@ -10,7 +10,6 @@ that chat.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict
 from typing import Any
 
@@ -19,8 +18,6 @@ import inngest
 from marketing_agent.functions._common import failure_result, is_permanent, send_each, step_safe
 from marketing_agent.functions.deps import ChannelTarget, FunctionDeps, RunNotice
 from marketing_agent.functions.events import SKILL_EXECUTE_COMPLETED, SKILL_EXECUTE_FAILED
-
-logger = logging.getLogger(__name__)
 
 FUNCTION_ID = "notify-completion"
 RETRIES = 3
@@ -52,7 +49,7 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
     async def notify_completion(ctx: inngest.Context) -> dict[str, Any]:
         run_id = str(ctx.event.data.get("runId") or "")
         if not run_id:
-            logger.error("%s event %s without runId; nothing to notify", ctx.event.name, ctx.event.id)
+            ctx.logger.error("%s event %s without runId; nothing to notify", ctx.event.name, ctx.event.id)
             return {"notified": []}
 
         async def run_data_step() -> dict[str, Any]:
@@ -65,7 +62,7 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
 
         loaded = await ctx.step.run("get-run-data", run_data_step)
         if loaded["failed"]:
-            logger.warning("run %s: no notification: %s", run_id, loaded["error"])
+            ctx.logger.warning("run %s: no notification: %s", run_id, loaded["error"])
             return {"runId": run_id, "notified": []}
         notice = RunNotice(**loaded["notice"])
 
@@ -84,7 +81,7 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
             await notifications.send_run_notice(notice, target)
 
         deliveries = await send_each(ctx, targets, channel_step_id, send)
-        logger.info("run %s: notified %s", run_id, ", ".join(deliveries.sent) or "no channel")
+        ctx.logger.info("run %s: notified %s", run_id, ", ".join(deliveries.sent) or "no channel")
         return {"runId": run_id, "status": notice.status, "fromBot": from_bot, **deliveries.to_json()}
 
     return notify_completion

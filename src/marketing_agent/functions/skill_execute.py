@@ -78,14 +78,14 @@ def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitabl
     async def on_failure(ctx: inngest.Context) -> dict[str, Any]:
         original = ctx.event.data.get("event")
         if not isinstance(original, dict) or not isinstance(original.get("data"), dict):
-            logger.error("skill-execute failure event %s lacks the original event", ctx.event.id)
+            ctx.logger.error("skill-execute failure event %s lacks the original event", ctx.event.id)
             return {"handled": False}
         data = SkillExecute.from_data(original["data"])
         error = ctx.event.data.get("error")
         message = "skill run failed"
         if isinstance(error, dict):
             message = str(error.get("message") or error.get("error") or message)
-        logger.warning("skill run %s failed after its retries: %s", data.run_id, message)
+        ctx.logger.warning("skill run %s failed after its retries: %s", data.run_id, message)
         await _fail_run(ctx, deps, data.run_id, message)
         return {"handled": True, "runId": data.run_id, "error": message}
 
@@ -118,14 +118,14 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
         async def give_up(failure: dict[str, Any]) -> dict[str, Any]:
             # Not raising: the run is over and recorded, and raising would fire on_failure a second time.
             message = str(failure["error"])
-            logger.warning("skill run %s failed (%s, not retryable): %s", run_id, failure["code"], message)
+            ctx.logger.warning("skill run %s failed (%s, not retryable): %s", run_id, failure["code"], message)
             await _fail_run(ctx, deps, run_id, message)
             return {"success": False, "runId": run_id, "error": message, "code": failure["code"]}
 
         proceed = await ctx.step.run("update-status-running", services.mark_run_running, run_id, ctx.run_id)
         if not proceed:
             # Cancelled, or finished by an earlier function run of the same event: never resurrect it.
-            logger.info("skill run %s is no longer runnable; skipping", run_id)
+            ctx.logger.info("skill run %s is no longer runnable; skipping", run_id)
             return {"success": False, "runId": run_id, "skipped": True}
 
         async def client_slug_step() -> dict[str, Any]:
@@ -178,7 +178,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
         await ctx.step.run("update-status-completed", services.mark_run_completed, run_id, outcome)
         completed = SkillExecuteCompleted(run_id=run_id, output_id=output_id, s3_key=output_key)
         await ctx.step.send_event("send-completion-event", completed.to_event(event_id=completed_event_id(run_id)))
-        logger.info("skill run %s completed: output %s at %s", run_id, output_id, output_key)
+        ctx.logger.info("skill run %s completed: output %s at %s", run_id, output_id, output_key)
         return {
             "success": True,
             "runId": run_id,
