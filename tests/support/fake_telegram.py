@@ -141,6 +141,10 @@ class FakeTelegram:
         self._queue(update)
         return update
 
+    def push_update(self, update: dict[str, Any]) -> None:
+        """Queue any update as it is (e.g. an ``edited_message``)."""
+        self._queue(update)
+
     def make_callback_update(
         self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
     ) -> dict[str, Any]:
@@ -155,9 +159,7 @@ class FakeTelegram:
             }
             return {"update_id": next(self._update_ids), "callback_query": query}
 
-    def push_callback(
-        self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None
-    ) -> dict[str, Any]:
+    def push_callback(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict[str, Any]:
         update = self.make_callback_update(chat_id, message_id, data, user_id=user_id)
         self._queue(update)
         return update
@@ -357,9 +359,7 @@ class FakeTelegram:
         content = self._content(params, "text", 4096)
         with self._cond:
             message = self._existing(params, "edit")
-            if message.get("text") == content["text"] and message.get("reply_markup") == content.get(
-                "reply_markup"
-            ):
+            if message.get("text") == content["text"] and message.get("reply_markup") == content.get("reply_markup"):
                 raise ApiError(400, "Bad Request: message is not modified: specified new message content "
                                     "and reply markup are exactly the same")  # fmt: skip
             message.pop("reply_markup", None)

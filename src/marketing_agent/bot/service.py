@@ -35,6 +35,8 @@ from marketing_agent.settings import Settings
 
 logger = logging.getLogger(__name__)
 
+ALLOWED_UPDATES = ["message", "callback_query"]
+
 COMMANDS = [
     BotCommand("skills", "Browse the skills"),
     BotCommand("run", "Run a skill: /run skill message"),
@@ -59,16 +61,25 @@ def build_application(
         .get_updates_read_timeout(poll_timeout + 10)
         .build()
     )
-    application.add_handler(CommandHandler("start", handlers.start))
-    application.add_handler(CommandHandler("help", handlers.help))
-    application.add_handler(CommandHandler("link", handlers.link))
-    application.add_handler(CommandHandler("unlink", handlers.unlink))
-    application.add_handler(CommandHandler("skills", handlers.skills))
-    application.add_handler(CommandHandler("status", handlers.status))
-    application.add_handler(CommandHandler("run", handlers.run))
+    # New messages only: editing an old "/run …" must not start a second run.
+    new = filters.UpdateType.MESSAGE
+    commands = {
+        "start": handlers.start,
+        "help": handlers.help,
+        "link": handlers.link,
+        "unlink": handlers.unlink,
+        "skills": handlers.skills,
+        "status": handlers.status,
+        "run": handlers.run,
+    }
+    for name, callback in commands.items():
+        application.add_handler(CommandHandler(name, callback, filters=new))
     application.add_handler(CallbackQueryHandler(handlers.button))
-    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.free_text))
-    application.add_handler(MessageHandler(filters.COMMAND, handlers.help))  # unknown commands
+    # Free text and unknown commands only in private chats: in a group they are mostly meant for people
+    # (or other bots), and answering each one would flood the group.
+    private = new & filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.free_text))
+    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.help))
     application.add_error_handler(on_error)
     return application
 
@@ -156,7 +167,12 @@ class BotService:
             if updater is None:  # pragma: no cover - build_application always makes one
                 raise ConfigError("the bot was built without an updater")
             # Network errors while polling are retried by python-telegram-bot itself, with backoff.
-            await updater.start_polling(poll_interval=0.0, timeout=self.poll_timeout, drop_pending_updates=False)
+            await updater.start_polling(
+                poll_interval=0.0,
+                timeout=self.poll_timeout,
+                drop_pending_updates=False,
+                allowed_updates=ALLOWED_UPDATES,
+            )
             logger.info("telegram bot polling", extra={"api": api_origin(self.settings)})
             await stop.wait()
         finally:
@@ -168,7 +184,7 @@ class BotService:
         if not secret:
             raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be set before using a webhook")
         async with telegram_bot(self.settings) as bot:
-            await bot.set_webhook(url, secret_token=secret, allowed_updates=["message", "callback_query"])
+            await bot.set_webhook(url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
 
     async def delete_webhook(self) -> None:
         async with telegram_bot(self.settings) as bot:

@@ -190,3 +190,18 @@ async def test_a_blocked_chat_is_a_permanent_failure(fake: FakeTelegram, polling
         await notify_run_finished(
             polling_bot.service.bot, polling_bot.backend.complete_run(run_id, title="t", content="x")
         )
+
+
+async def test_edited_commands_and_group_chatter_are_ignored(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    backend.links[-500] = USER
+    edited = fake.make_text_update(CHAT, "/run copywriting Homepage")
+    edited["edited_message"] = {**edited.pop("message"), "edit_date": 1}
+    fake.push_update(edited)
+    fake.push_text(-500, "write the homepage copy please")  # people talking in a group
+    fake.push_text(-500, "/status")  # a command is still answered in a group
+    reply = await fake.await_call("sendMessage", to_chat(-500))
+    assert "Recent runs" in text_of(reply) or "No runs yet" in text_of(reply)
+    assert backend.runs == {}
+    assert [c for c in fake.calls if c.method == "sendMessage"] == [reply]
