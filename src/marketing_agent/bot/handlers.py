@@ -25,7 +25,7 @@ from marketing_agent.bot import callbacks, texts
 from marketing_agent.bot.backend import BotBackend, LinkedUser, SkillSummary
 from marketing_agent.bot.results import result_keyboard
 from marketing_agent.errors import MarketingAgentError
-from marketing_agent.notify.telegram_format import MESSAGE_LIMIT, split_text, utf16_len
+from marketing_agent.notify.telegram_format import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
 
 logger = logging.getLogger(__name__)
 
@@ -234,13 +234,16 @@ class BotHandlers:
             return
         bot = query.get_bot()
         content = output.content.strip()
-        if utf16_len(content) <= MESSAGE_LIMIT and content:
+        if not content:
+            await bot.send_message(chat_id, texts.EMPTY_OUTPUT)
+        elif utf16_len(content) <= MESSAGE_LIMIT:
             # Plain text, no parse mode: the markdown arrives exactly as written, nothing to escape.
             await bot.send_message(chat_id, content)
-            return
-        document = InputFile(output.content.encode("utf-8"), filename=output.filename)
-        caption = split_text(output.title, 1000)[0] if output.title else None
-        await bot.send_document(chat_id, document, caption=caption)
+        else:
+            # Too long for one message: a .md file keeps it whole (and readable in any editor).
+            document = InputFile(output.content.encode("utf-8"), filename=output.filename)
+            caption = truncate(output.title, CAPTION_LIMIT) if output.title else None
+            await bot.send_document(chat_id, document, caption=caption)
 
     async def _rate(self, query: CallbackQuery, user: LinkedUser, output_id: str, score: int) -> None:
         await self.backend.record_feedback(user.user_id, output_id, score)

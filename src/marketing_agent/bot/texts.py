@@ -41,6 +41,7 @@ NO_SUGGESTION = "I could not tell which skill fits. /skills lists them, or use <
 CHOOSE_SKILL = "Which skill should handle this?"
 ORIGINAL_GONE = "I can no longer see your original message: please send it again."
 INTERNAL_ERROR = "Something went wrong on our side; please try again in a moment."
+EMPTY_OUTPUT = "This run's output is empty."
 NO_RUNS = "No runs yet. Try /skills or <code>/run skill message</code>."
 
 

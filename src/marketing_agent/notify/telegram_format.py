@@ -43,44 +43,6 @@ def truncate(text: str, limit: int) -> str:
     return "".join(out).rstrip() + ELLIPSIS
 
 
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split plain text into chunks of at most ``limit`` UTF-16 units.
-
-    Cuts at a paragraph break, else a line break, else a space, else anywhere, so a long output reads
-    naturally across messages. Empty text gives no chunks.
-    """
-    chunks: list[str] = []
-    rest = text
-    while rest:
-        if utf16_len(rest) <= limit:
-            chunks.append(rest)
-            break
-        head = _prefix_within(rest, limit)
-        cut = _best_cut(head)
-        chunks.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip("\n ")
-    return [chunk for chunk in chunks if chunk]
-
-
-def _prefix_within(text: str, limit: int) -> str:
-    used = 0
-    for index, char in enumerate(text):
-        used += utf16_len(char)
-        if used > limit:
-            return text[:index]
-    return text
-
-
-def _best_cut(head: str) -> int:
-    # Prefer a natural boundary, but not one so early that the chunk is mostly empty.
-    floor = len(head) // 2
-    for separator in ("\n\n", "\n", " "):
-        position = head.rfind(separator)
-        if position > floor:
-            return position + len(separator)
-    return len(head)
-
-
 def render_notification_html(message: Notification, *, limit: int = MESSAGE_LIMIT) -> str:
     """A notification as Telegram HTML: bold title, fields, preview, then a link to the full output."""
     head = f"<b>{escape_html(truncate(message.title, 256))}</b>"

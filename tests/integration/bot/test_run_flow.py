@@ -205,3 +205,13 @@ async def test_edited_commands_and_group_chatter_are_ignored(polling_bot: Pollin
     assert "Recent runs" in text_of(reply) or "No runs yet" in text_of(reply)
     assert backend.runs == {}
     assert [c for c in fake.calls if c.method == "sendMessage"] == [reply]
+
+
+async def test_an_empty_output_is_said_plainly(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, message_id = await _start_run(polling_bot, "/run copywriting Pricing page")
+    await notify_run_finished(polling_bot.service.bot, backend.complete_run(run_id, title="Pricing", content=" "))
+    fake.push_callback(CHAT, message_id, f"o:{run_id}")
+    reply = await fake.await_call("sendMessage", lambda c: "empty" in str(c.params.get("text")))
+    assert reply.params["text"] == "This run's output is empty."
+    assert fake.calls_to("sendDocument") == []

@@ -9,7 +9,6 @@ from marketing_agent.notify.telegram_format import (
     MESSAGE_LIMIT,
     escape_html,
     render_notification_html,
-    split_text,
     truncate,
     utf16_len,
 )
@@ -35,26 +34,6 @@ def test_truncate_keeps_short_text_and_ends_cut_text_with_ellipsis() -> None:
 def test_truncate_never_splits_a_surrogate_pair() -> None:
     cut = truncate("🚀" * 10, 6)
     assert cut == "🚀🚀…"
-
-
-def test_split_text_prefers_paragraph_breaks_and_respects_limit() -> None:
-    paragraphs = [f"Paragraph {i}. " + "x" * 900 for i in range(8)]
-    text = "\n\n".join(paragraphs)
-    chunks = split_text(text)
-    assert all(utf16_len(chunk) <= MESSAGE_LIMIT for chunk in chunks)
-    assert len(chunks) == 2
-    assert chunks[0].endswith("x")
-    assert chunks[1].startswith("Paragraph")
-    assert "".join(chunks).replace("\n", "") == text.replace("\n", "")
-
-
-def test_split_text_cuts_a_text_without_spaces_anywhere() -> None:
-    chunks = split_text("a" * 10_000, 4096)
-    assert [len(chunk) for chunk in chunks] == [4096, 4096, 1808]
-
-
-def test_split_text_of_empty_text_is_empty() -> None:
-    assert split_text("") == []
 
 
 def test_rendered_notification_is_valid_telegram_html() -> None:
