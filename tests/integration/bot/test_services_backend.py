@@ -37,10 +37,10 @@ def _skill(name: str, description: str) -> Skill:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite:///{tmp_path / 'app.db'}"
-    await services.upgrade_database(url)
-    database = Database(url)
+async def db(database_url: str) -> AsyncIterator[Database]:
+    """The app database on SQLite and on PostgreSQL (root conftest; skipped without a server)."""
+    await services.upgrade_database(database_url)
+    database = Database(database_url)
     await services.sync_skills(
         database,
         [_skill("copywriting", "Write marketing copy for any page."), _skill("seo-audit", "Audit SEO.")],
