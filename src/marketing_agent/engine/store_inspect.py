@@ -30,13 +30,10 @@ DISPLAY_STATUSES = ("QUEUED", "RUNNING", "WAITING", "COMPLETED", "FAILED", "CANC
 FINISHED_STATUSES = ("COMPLETED", "FAILED", "CANCELLED", "SKIPPED")
 _PARKED = "('sleeping', 'waiting', 'invoking')"
 _PARKED_EXISTS = f"EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.status IN {_PARKED})"
-_PENDING_EXISTS = (
-    "EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.status IN ('planned', 'retrying'))"
-)
+_PENDING_EXISTS = "EXISTS (SELECT 1 FROM steps s WHERE s.run_id = r.id AND s.status IN ('planned', 'retrying'))"
 #: The one definition of a run's displayed status (needs the run table aliased ``r``).
 STATUS_SQL = (
-    f"CASE WHEN r.status = 'RUNNING' AND {_PARKED_EXISTS} AND NOT {_PENDING_EXISTS}"
-    " THEN 'WAITING' ELSE r.status END"
+    f"CASE WHEN r.status = 'RUNNING' AND {_PARKED_EXISTS} AND NOT {_PENDING_EXISTS} THEN 'WAITING' ELSE r.status END"
 )
 _STATUS_WHERE = {
     "WAITING": f"(r.status = 'RUNNING' AND {_PARKED_EXISTS} AND NOT {_PENDING_EXISTS})",
@@ -129,9 +126,7 @@ async def display_statuses(store: Store, run_ids: Sequence[str]) -> dict[str, st
         return {}
     marks = ",".join("?" * len(run_ids))
     async with store._read() as c:
-        rows = await c.fetch(
-            f"SELECT r.id, {STATUS_SQL} AS status FROM runs r WHERE r.id IN ({marks})", *run_ids
-        )
+        rows = await c.fetch(f"SELECT r.id, {STATUS_SQL} AS status FROM runs r WHERE r.id IN ({marks})", *run_ids)
     return {r["id"]: r["status"] for r in rows}
 
 
@@ -139,8 +134,7 @@ async def run_extras(store: Store, run_id: str) -> dict[str, Any]:
     """What the run page adds to ``Store.get_run``: scheduled queue items, open pauses, child runs."""
     async with store._read() as c:
         queue = await c.fetch(
-            "SELECT kind, target, attempt, available_at, lease_owner FROM queue WHERE run_id = ?"
-            " ORDER BY available_at",
+            "SELECT kind, target, attempt, available_at, lease_owner FROM queue WHERE run_id = ? ORDER BY available_at",
             run_id,
         )
         pauses = await c.fetch(
@@ -168,9 +162,7 @@ async def runs_over_time(store: Store, since: int, bucket_ms: int) -> list[dict[
             " GROUP BY b, status",
             since, bucket_ms, ulid_floor(since),
         )  # fmt: skip
-    return [
-        {"bucket": since + int(r["b"]) * bucket_ms, "status": r["status"], "count": int(r["n"])} for r in rows
-    ]
+    return [{"bucket": since + int(r["b"]) * bucket_ms, "status": r["status"], "count": int(r["n"])} for r in rows]
 
 
 async def runs_by_status(store: Store) -> dict[str, int]:
@@ -318,8 +310,19 @@ async def prune_events(store: Store, cutoff: int, batch: int) -> int:
 
 
 async def bulk_insert_runs(store: Store, runs: Sequence[dict[str, Any]]) -> None:
-    """Insert finished runs (with one step and one attempt each) in one transaction: benchmark fixtures."""
+    """Insert finished runs (with one step and one attempt each, and their trigger event when ``event_id`` is
+    set) in one transaction: benchmark fixtures."""
     async with store.transaction() as tx:
+        await tx.executemany(
+            "INSERT INTO events (id, name, payload, ts, received_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (id) DO NOTHING",
+            [
+                (r["event_id"], r["events"][0].get("name", ""), json.dumps(r["events"][0]), r["queued_at"],
+                 r["queued_at"])
+                for r in runs
+                if r.get("event_id") and r["events"]
+            ],
+        )  # fmt: skip
         await tx.executemany(
             "INSERT INTO runs (id, function_id, app_id, event_id, events, status, output, queued_at,"
             " started_at, ended_at, step_count) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1)",

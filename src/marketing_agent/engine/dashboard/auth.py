@@ -47,9 +47,7 @@ def access(request: Request, config: EngineConfig) -> str:
         client = request.client.host if request.client else None
         return "ok" if config.dev and is_loopback(client) else "locked"
     bearer = request.headers.get("authorization", "")
-    if bearer.lower().startswith("bearer ") and hmac.compare_digest(
-        bearer[7:].strip().encode(), token.encode()
-    ):
+    if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip().encode(), token.encode()):
         return "ok"
     cookie = request.cookies.get(SESSION_COOKIE, "")
     if cookie and hmac.compare_digest(cookie.encode(), session_value(token).encode()):

@@ -96,9 +96,7 @@ class Pages:
 
         return wrapped
 
-    def back(
-        self, request: Request, path: str, *, flash: str | None = None, error: str | None = None
-    ) -> Response:
+    def back(self, request: Request, path: str, *, flash: str | None = None, error: str | None = None) -> Response:
         query = urlencode({k: v for k, v in (("flash", flash), ("error", error)) if v})
         base = request.scope.get("root_path", "")
         sep = "&" if "?" in path else "?"
@@ -163,9 +161,7 @@ class Pages:
     async def run(self, request: Request) -> Response:
         data = await views.run(self.svc, request.path_params["run_id"])
         if data is None:
-            return self.render(
-                request, "error.html", {"error": "No such run (it may have been pruned)."}, 404
-            )
+            return self.render(request, "error.html", {"error": "No such run (it may have been pruned)."}, 404)
         return self.render(request, "run.html", data)
 
     async def cancel(self, request: Request) -> Response:
@@ -174,9 +170,7 @@ class Pages:
             changed = await self.svc.cancel_run(run_id)
         except EngineError as exc:
             return self.back(request, f"/runs/{run_id}", error=str(exc))
-        return self.back(
-            request, f"/runs/{run_id}", flash="Cancelled" if changed else "The run had already ended"
-        )
+        return self.back(request, f"/runs/{run_id}", flash="Cancelled" if changed else "The run had already ended")
 
     async def rerun(self, request: Request) -> Response:
         run_id = request.path_params["run_id"]
@@ -198,9 +192,7 @@ class Pages:
     async def event(self, request: Request) -> Response:
         row = await self.svc.store.get_event(request.path_params["event_id"])
         if row is None:
-            return self.render(
-                request, "error.html", {"error": "No such event (it may have been pruned)."}, 404
-            )
+            return self.render(request, "error.html", {"error": "No such event (it may have been pruned)."}, 404)
         return self.render(request, "event.html", {"event": row})
 
     async def send_event(self, request: Request) -> Response:
@@ -231,9 +223,7 @@ class Pages:
     async def login(self, request: Request) -> Response:
         form = await self.form(request)
         if not auth.csrf_ok(request, form.get("csrf")):
-            return self.render(
-                request, "error.html", {"error": "The login form expired: reload and retry."}, 403
-            )
+            return self.render(request, "error.html", {"error": "The login form expired: reload and retry."}, 403)
         nxt = _safe_next(form.get("next"))
         if not auth.token_matches(self.config, form.get("token", "")):
             log.warning("dashboard login refused from %s", request.client.host if request.client else "?")

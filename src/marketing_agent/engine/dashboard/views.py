@@ -76,8 +76,7 @@ async def functions(svc: EngineService) -> dict[str, Any]:
     counts = await si.function_run_counts(svc.store, now_ms() - 24 * HOUR_MS)
     return {
         "functions": [
-            {**f, "triggers": f["config"].get("triggers") or [], "runs_24h": counts.get(f["id"], {})}
-            for f in rows
+            {**f, "triggers": f["config"].get("triggers") or [], "runs_24h": counts.get(f["id"], {})} for f in rows
         ]
     }
 
