@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -215,3 +216,14 @@ async def test_an_empty_output_is_said_plainly(polling_bot: PollingBot) -> None:
     reply = await fake.await_call("sendMessage", lambda c: "empty" in str(c.params.get("text")))
     assert reply.params["text"] == "This run's output is empty."
     assert fake.calls_to("sendDocument") == []
+
+
+async def test_a_preview_full_of_markup_characters_still_fits(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    run_id, _ = await _start_run(polling_bot, "/run copywriting Pricing page")
+    finished = backend.complete_run(run_id, title="<&>" * 100, content="x")
+    finished = dataclasses.replace(finished, preview="<&>" * 3000)  # 27,000 characters once escaped
+    await notify_run_finished(polling_bot.service.bot, finished)  # the fake refuses bad or long markup
+    shown = text_of(fake.calls_to("editMessageText")[-1])
+    assert shown.startswith("✅ <&><&>")
+    assert len(shown) <= 4096
