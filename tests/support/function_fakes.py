@@ -8,7 +8,7 @@ real parts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +69,8 @@ class FakeServices:
 
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
         self.calls.append(("mark_run_running", run_id))
+        if run_id not in self.runs:
+            raise NotFound(f"run {run_id} not found")
         run = self.runs[run_id]
         if run.status in {"completed", "failed", "cancelled"}:
             return False
@@ -91,12 +93,15 @@ class FakeServices:
         self.runs[run_id].status = "completed"
         self.runs[run_id].outcome = outcome
 
-    async def mark_run_failed(self, run_id: str, error: str) -> None:
+    async def mark_run_failed(self, run_id: str, error: str) -> bool:
         self.calls.append(("mark_run_failed", run_id))
+        if run_id not in self.runs:
+            raise NotFound(f"run {run_id} not found")
         run = self.runs[run_id]
-        if run.status != "cancelled":
+        if run.status in {"queued", "running"}:
             run.status = "failed"
             run.error = error
+        return run.status == "failed"
 
     async def get_run_notice(self, run_id: str) -> RunNotice:
         self.calls.append(("get_run_notice", run_id))
@@ -140,11 +145,15 @@ class ScriptedExecutor:
 
     script: list[SkillOutcome | Exception] = field(default_factory=list)
     calls: list[tuple[str, str, str | None, dict[str, Any]]] = field(default_factory=list)
+    #: Runs before each call with the call's arguments (to change the world mid-step, or raise).
+    before_call: Callable[..., None] | None = None
 
     async def __call__(
         self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
     ) -> SkillOutcome:
         self.calls.append((skill_name, message, client_slug, options))
+        if self.before_call is not None:
+            self.before_call(skill_name, message, client_slug, options)
         entry = self.script.pop(0) if len(self.script) > 1 else self.script[0]
         if isinstance(entry, Exception):
             raise entry

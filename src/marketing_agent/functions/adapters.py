@@ -94,8 +94,9 @@ class DatabaseRunServices:
             warnings=outcome.warnings,
         )
 
-    async def mark_run_failed(self, run_id: str, error: str) -> None:
-        await services.mark_run_failed(self._db, run_id, error)
+    async def mark_run_failed(self, run_id: str, error: str) -> bool:
+        run = await services.mark_run_failed(self._db, run_id, error)
+        return run.status is services.SkillRunStatus.FAILED
 
     async def get_run_notice(self, run_id: str) -> RunNotice:
         run = await services.get_skill_run(self._db, _uuid(run_id))

@@ -65,6 +65,10 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
             ctx.logger.warning("run %s: no notification: %s", run_id, loaded["error"])
             return {"runId": run_id, "notified": []}
         notice = RunNotice(**loaded["notice"])
+        if notice.status == "cancelled":
+            # The user stopped it themselves; a "failed" notice would only confuse.
+            ctx.logger.info("run %s was cancelled; no notification", run_id)
+            return {"runId": run_id, "status": notice.status, "notified": []}
 
         async def channels_step() -> list[dict[str, Any]]:
             return [asdict(target) for target in await services.list_user_channels(notice.user_id)]

@@ -29,6 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import inngest
+from pydantic import ValidationError
 
 from marketing_agent.errors import LLMError
 from marketing_agent.functions._common import failure_result, is_permanent
@@ -65,11 +66,26 @@ def _output_day(event: inngest.Event) -> date:
     return datetime.now(tz=UTC).date()
 
 
-async def _fail_run(ctx: inngest.Context, deps: FunctionDeps, run_id: str, message: str) -> None:
-    """The two failure steps both paths share: record the failure, then announce it."""
-    await ctx.step.run("update-status-failed", deps.services.mark_run_failed, run_id, message)
-    failed = SkillExecuteFailed(run_id=run_id, error=message, retryable=False)
-    await ctx.step.send_event("send-failure-event", failed.to_event(event_id=failed_event_id(run_id)))
+async def _fail_run(ctx: inngest.Context, deps: FunctionDeps, run_id: str, message: str) -> bool:
+    """The two failure steps both paths share: record the failure, then announce it.
+
+    A run that ended otherwise meanwhile (cancelled by its user, or deleted) is neither marked nor
+    announced as failed.
+    """
+
+    async def record() -> bool:
+        try:
+            return await deps.services.mark_run_failed(run_id, message)
+        except Exception as exc:
+            if is_permanent(exc):  # the run row is gone: nothing to record or announce
+                return False
+            raise
+
+    recorded = await ctx.step.run("update-status-failed", record)
+    if recorded:
+        failed = SkillExecuteFailed(run_id=run_id, error=message, retryable=False)
+        await ctx.step.send_event("send-failure-event", failed.to_event(event_id=failed_event_id(run_id)))
+    return recorded
 
 
 def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitable[dict[str, Any]]]:
@@ -80,14 +96,18 @@ def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitabl
         if not isinstance(original, dict) or not isinstance(original.get("data"), dict):
             ctx.logger.error("skill-execute failure event %s lacks the original event", ctx.event.id)
             return {"handled": False}
-        data = SkillExecute.from_data(original["data"])
+        try:
+            data = SkillExecute.from_data(original["data"])
+        except ValidationError:
+            ctx.logger.error("skill-execute failed on an invalid event (%s); no run to mark", ctx.event.id)
+            return {"handled": False}
         error = ctx.event.data.get("error")
         message = "skill run failed"
         if isinstance(error, dict):
             message = str(error.get("message") or error.get("error") or message)
         ctx.logger.warning("skill run %s failed after its retries: %s", data.run_id, message)
-        await _fail_run(ctx, deps, data.run_id, message)
-        return {"handled": True, "runId": data.run_id, "error": message}
+        recorded = await _fail_run(ctx, deps, data.run_id, message)
+        return {"handled": recorded, "runId": data.run_id, "error": message}
 
     return on_failure
 
@@ -112,7 +132,11 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
         trigger=inngest.TriggerEvent(event=SkillExecute.name()),
     )
     async def skill_execute(ctx: inngest.Context) -> dict[str, Any]:
-        data = SkillExecute.from_event(ctx.event)
+        try:
+            data = SkillExecute.from_event(ctx.event)
+        except ValidationError as exc:
+            # A malformed event stays malformed: fail the function run now instead of retrying it.
+            raise inngest.NonRetriableError(f"invalid {SkillExecute.name()} event: {exc}") from exc
         run_id = data.run_id
 
         async def give_up(failure: dict[str, Any]) -> dict[str, Any]:
@@ -122,9 +146,17 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             await _fail_run(ctx, deps, run_id, message)
             return {"success": False, "runId": run_id, "error": message, "code": failure["code"]}
 
-        proceed = await ctx.step.run("update-status-running", services.mark_run_running, run_id, ctx.run_id)
+        async def running_step() -> bool:
+            try:
+                return await services.mark_run_running(run_id, ctx.run_id)
+            except Exception as exc:
+                if is_permanent(exc):  # no such run (deleted, or not a run id): nothing to do
+                    return False
+                raise
+
+        proceed = await ctx.step.run("update-status-running", running_step)
         if not proceed:
-            # Cancelled, or finished by an earlier function run of the same event: never resurrect it.
+            # Cancelled, deleted, or finished by an earlier function run of the same event: never resurrect it.
             ctx.logger.info("skill run %s is no longer runnable; skipping", run_id)
             return {"success": False, "runId": run_id, "skipped": True}
 

@@ -144,3 +144,11 @@ def test_cron_and_retries_are_registered(harness: Harness) -> None:
         {"event": "skill.execute.completed"},
         {"event": "skill.execute.failed"},
     ]
+
+
+def test_cancelled_runs_are_not_notified(harness: Harness) -> None:
+    harness.services.runs["r1"] = FakeRun(user_id="u1", skill_name="copywriting", status="cancelled")
+    harness.services.channels["u1"] = [EMAIL]
+    result = harness.trigger("notify-completion", "skill.execute.failed", {"runId": "r1", "error": "x"})
+    assert result.output == {"runId": "r1", "status": "cancelled", "notified": []}
+    assert harness.notifications.sent == []

@@ -189,3 +189,31 @@ def test_registered_config_has_retries_throttle_and_on_failure(harness: Harness)
     assert config.on_failure is not None
     failure = config.on_failure.model_dump(mode="json", by_alias=True, exclude_none=True)
     assert failure["triggers"][0]["event"] == "inngest/function.failed"
+
+
+def test_unknown_run_is_skipped(harness: Harness) -> None:
+    harness.executor.script = [OUTCOME]
+    payload = {"runId": "ghost", "skillName": "copywriting", "userMessage": "m", "userId": "u1"}
+    result = harness.trigger("skill-execute", "skill.execute", payload)
+    assert result.output == {"success": False, "runId": "ghost", "skipped": True}
+    assert harness.executor.calls == []
+
+
+def test_run_cancelled_during_execution_is_not_announced_as_failed(harness: Harness) -> None:
+    def cancel_then_fail(*_: object) -> None:
+        harness.services.runs["r1"].status = "cancelled"
+        raise LLMFatalError("400 bad request", status=400)
+
+    harness.executor.script = [OUTCOME]
+    harness.executor.before_call = cancel_then_fail
+    result = start(harness)
+    assert result.output["success"] is False
+    assert harness.services.runs["r1"].status == "cancelled"
+    assert harness.sent_named("skill.execute.failed") == []
+
+
+def test_malformed_event_fails_without_calling_anything(harness: Harness) -> None:
+    result = harness.trigger("skill-execute", "skill.execute", {"runId": "r1"})
+    assert result.status is mocked.Status.FAILED
+    assert "invalid skill.execute event" in str(result.error)
+    assert harness.services.calls == []
