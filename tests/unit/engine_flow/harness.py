@@ -71,13 +71,12 @@ class Flow:
     async def runs(self, fn: FunctionDef) -> list[dict[str, Any]]:
         """The function's runs in creation order, each with ``start_at`` (its first call item's time)."""
         async with self.store.transaction() as tx:
-            rows = await tx.fetch(
+            return await tx.fetch(
                 "SELECT r.id, r.status, r.event_id, r.events, r.output, r.queued_at,"
                 " (SELECT MIN(q.available_at) FROM queue q WHERE q.run_id = r.id AND q.kind = 'call') AS start_at"
                 " FROM runs r WHERE r.function_id = ? ORDER BY r.event_id, r.id",
                 fn.id,
             )
-        return rows
 
     async def fire_due(self) -> list[QueueItem]:
         """Fire every flow timer due at the clock (what the executor does when it claims them)."""

@@ -1,0 +1,152 @@
+"""Each control through a real SDK app, on SQLite and PostgreSQL: what the app sees and what the API shows.
+
+Times here are real but short; the assertions are bounds the engine guarantees (a throttled start is never
+early, a skipped run never reaches the app), so they do not depend on machine speed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections import defaultdict
+from datetime import timedelta
+from typing import Any
+
+import inngest
+
+from integration.engine.harness import EngineClient, engine_and_app
+
+SEEN: dict[str, list[Any]] = defaultdict(list)
+_lock = threading.Lock()
+
+
+def _seen(key: str, value: Any) -> None:
+    with _lock:
+        SEEN[key].append(value)
+
+
+def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
+    @client.create_function(
+        fn_id="throttled", trigger=inngest.TriggerEvent(event="flow/throttled"),
+        throttle=inngest.Throttle(limit=1, period=timedelta(seconds=1), burst=0, key="event.data.userId"),
+    )  # fmt: skip
+    async def throttled(ctx: inngest.Context) -> None:
+        _seen(f"throttled:{ctx.event.data['userId']}", time.monotonic())
+
+    @client.create_function(
+        fn_id="skill-like", trigger=inngest.TriggerEvent(event="flow/skill"),
+        throttle=inngest.Throttle(limit=10, period=timedelta(minutes=1), key="event.data.userId"),
+    )  # fmt: skip
+    async def skill_like(ctx: inngest.Context) -> None:
+        _seen("skill", ctx.event.data["n"])
+
+    @client.create_function(
+        fn_id="rated", trigger=inngest.TriggerEvent(event="flow/rated"),
+        rate_limit=inngest.RateLimit(limit=2, period=timedelta(minutes=1)),
+    )  # fmt: skip
+    async def rated(ctx: inngest.Context) -> None:
+        _seen("rated", ctx.event.data["n"])
+
+    @client.create_function(
+        fn_id="debounced", trigger=inngest.TriggerEvent(event="flow/debounced"),
+        debounce=inngest.Debounce(period=timedelta(seconds=1)),
+    )  # fmt: skip
+    async def debounced(ctx: inngest.Context) -> None:
+        _seen("debounced", ctx.event.data["n"])
+
+    @client.create_function(
+        fn_id="batched", trigger=inngest.TriggerEvent(event="flow/batched"),
+        batch_events=inngest.Batch(max_size=3, timeout=timedelta(seconds=1)),
+    )  # fmt: skip
+    async def batched(ctx: inngest.Context) -> None:
+        _seen("batched", [e.data["n"] for e in ctx.events])
+
+    @client.create_function(
+        fn_id="timed", trigger=inngest.TriggerEvent(event="flow/timed"),
+        timeouts=inngest.Timeouts(finish=timedelta(seconds=1)),
+    )  # fmt: skip
+    async def timed(ctx: inngest.Context) -> None:
+        await ctx.step.sleep("nap", timedelta(seconds=30))
+
+    @client.create_function(
+        fn_id="once", trigger=inngest.TriggerEvent(event="flow/once"), idempotency="event.data.orderId",
+    )  # fmt: skip
+    async def once(ctx: inngest.Context) -> None:
+        _seen("once", ctx.event.data["orderId"])
+
+    return [throttled, skill_like, rated, debounced, batched, timed, once]
+
+
+def _runs(engine: EngineClient, fn: str, status: str | None = None) -> list[dict[str, Any]]:
+    params = {"function_id": f"flow-app-{fn}", "limit": "500", **({"status": status} if status else {})}
+    res = engine.http.get("/v1/runs", params=params)
+    assert res.status_code == 200, res.text
+    return list(res.json()["data"])
+
+
+def _wait(engine: EngineClient, fn: str, count: int, status: str = "COMPLETED", timeout: float = 30) -> list[Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        runs = _runs(engine, fn, status)
+        if len(runs) >= count:
+            return runs
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{fn}: wanted {count} {status} runs, have {_runs(engine, fn)}")
+        time.sleep(0.05)
+
+
+def test_every_control_through_the_sdk(database_url: str) -> None:
+    SEEN.clear()
+    with engine_and_app(database_url, "flow-app", build) as (engine, _):
+        # Throttle: one start a second per user, queued (never dropped); another user is not held back.
+        for _ in range(3):
+            engine.send("flow/throttled", {"userId": "a"})
+        engine.send("flow/throttled", {"userId": "b"})
+        _wait(engine, "throttled", 4)
+        starts = SEEN["throttled:a"]
+        assert len(starts) == 3
+        assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(starts))
+        assert SEEN["throttled:b"][0] - starts[0] < 0.9
+
+        # skill-execute's throttle (10 a minute per user, the SDK's default burst 1): 11 start at once,
+        # the 12th waits for its turn (about 6 s later) and is still queued when the others are done.
+        for n in range(12):
+            engine.send("flow/skill", {"userId": "u1", "n": n})
+        _wait(engine, "skill-like", 11)
+        assert sorted(SEEN["skill"]) == list(range(11))
+        assert [r["status"] for r in _runs(engine, "skill-like", "QUEUED")] == ["QUEUED"]
+
+        # Rate limit: exactly the excess is skipped, recorded with its reason, never sent to the app.
+        for n in range(5):
+            engine.send("flow/rated", {"n": n})
+        _wait(engine, "rated", 2)
+        skipped = _wait(engine, "rated", 3, status="SKIPPED")
+        assert len(skipped) == 3
+        assert sorted(SEEN["rated"]) == [0, 1]
+        assert "rate limit" in engine.run(skipped[0]["id"])["output"]
+
+        # Debounce: one run, with the last event.
+        for n in range(3):
+            engine.send("flow/debounced", {"n": n})
+        _wait(engine, "debounced", 1)
+        assert SEEN["debounced"] == [2]
+
+        # Batching: a full batch at once, the rest when the timeout closes it.
+        for n in range(5):
+            engine.send("flow/batched", {"n": n})
+        _wait(engine, "batched", 2)
+        assert sorted(SEEN["batched"]) == [[0, 1, 2], [3, 4]]
+
+        # Finish timeout: the sleeping run is cancelled, and inngest/function.cancelled is emitted.
+        engine.send("flow/timed")
+        [cancelled] = _wait(engine, "timed", 1, status="CANCELLED")
+        events = engine.http.get("/v1/events", params={"name": "inngest/function.cancelled"}).json()["data"]
+        assert [e["payload"]["data"]["run_id"] for e in events] == [cancelled["id"]]
+
+        # Idempotency: one run per key.
+        for order in ("o1", "o1", "o2"):
+            engine.send("flow/once", {"orderId": order})
+        _wait(engine, "once", 2)
+        assert len(_wait(engine, "once", 1, status="SKIPPED")) == 1
+        assert sorted(SEEN["once"]) == ["o1", "o2"]
