@@ -25,7 +25,13 @@ from marketing_agent.bot import callbacks, texts
 from marketing_agent.bot.backend import BotBackend, LinkedUser, SkillSummary
 from marketing_agent.bot.results import result_keyboard
 from marketing_agent.errors import MarketingAgentError
-from marketing_agent.notify.telegram_format import CAPTION_LIMIT, MESSAGE_LIMIT, truncate, utf16_len
+from marketing_agent.notify.telegram_format import (
+    CAPTION_LIMIT,
+    MESSAGE_LIMIT,
+    truncate,
+    utf16_len,
+    visible_length,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +40,7 @@ Context = ContextTypes.DEFAULT_TYPE
 
 async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
     """Reply in HTML. Callers build texts that fit one message; this is the safety net."""
-    if utf16_len(text) > MESSAGE_LIMIT:  # pragma: no cover - our texts are truncated before this
+    if visible_length(text) > MESSAGE_LIMIT:  # pragma: no cover - our texts are truncated before this
         raise ValueError("reply longer than one Telegram message")
     return await message.reply_html(text, reply_markup=markup, do_quote=False)
 

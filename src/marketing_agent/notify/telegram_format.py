@@ -43,6 +43,11 @@ def truncate(text: str, limit: int) -> str:
     return "".join(out).rstrip() + ELLIPSIS
 
 
+def visible_length(markup: str) -> int:
+    """What Telegram counts against its limits: the text once tags are removed and entities decoded."""
+    return utf16_len(html.unescape(_strip_tags(markup)))
+
+
 def render_notification_html(message: Notification, *, limit: int = MESSAGE_LIMIT) -> str:
     """A notification as Telegram HTML: bold title, fields, preview, then a link to the full output."""
     head = f"<b>{escape_html(truncate(message.title, 256))}</b>"
@@ -54,7 +59,7 @@ def render_notification_html(message: Notification, *, limit: int = MESSAGE_LIMI
         link = f'\n\n<a href="{escape_html(message.link)}">Open the full output</a>'
     # The preview gets what is left; escaping only adds markup that Telegram strips before counting,
     # so counting the plain text against the remaining budget is exact enough and never over.
-    fixed = utf16_len(html.unescape(_strip_tags(head + fields + link))) + 2
+    fixed = visible_length(head + fields + link) + 2
     preview = truncate(message.body.strip(), max(limit - fixed, 0))
     body = f"\n\n{escape_html(preview)}" if preview else ""
     return head + fields + body + link

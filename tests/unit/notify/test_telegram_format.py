@@ -11,6 +11,7 @@ from marketing_agent.notify.telegram_format import (
     render_notification_html,
     truncate,
     utf16_len,
+    visible_length,
 )
 from support.fake_telegram import parse_html
 
@@ -58,3 +59,7 @@ def test_rendered_notification_fits_one_message(body: str) -> None:
     markup = render_notification_html(message)
     assert utf16_len(parse_html(markup)) <= MESSAGE_LIMIT
     assert html.unescape(markup).count("Open the full output") == 1
+
+
+def test_visible_length_counts_what_telegram_counts() -> None:
+    assert visible_length("<b>a &amp; b</b> 🚀") == len("a & b ") + 2
