@@ -47,6 +47,4 @@ def test_every_text_is_valid_telegram_html() -> None:
 
 def test_completed_text_shows_title_preview_and_prompt() -> None:
     run = FinishedMemoryRun("r", "u", "copywriting", "completed", "Title & <co>", "Preview <here>", "o")
-    assert parse_html(completed_text(run)) == (
-        "✅ Title & <co>\ncopywriting\n\nPreview <here>\n\nRate this output:"
-    )
+    assert parse_html(completed_text(run)) == ("✅ Title & <co>\ncopywriting\n\nPreview <here>\n\nRate this output:")
