@@ -8,16 +8,19 @@ Bad arguments or configuration exit with code 2 and a one-line reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
+import signal
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import httpx
 import typer
+import uvicorn
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
@@ -148,24 +151,81 @@ async def _ensure_local_user(settings: Settings) -> str | None:
         await database.dispose()
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to us: several run in one process and all must stop together."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _engine_app(settings: Settings) -> Any:
+    """The engine for ``up``: its store beside the app's, syncing our serve endpoint at start."""
+    from marketing_agent.engine import EngineConfig, EngineConfigError, create_engine_app
+    from marketing_agent.services.events import inngest_dev_mode
+
+    serve_origin = (settings.inngest_serve_origin or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
+    event_key = settings.inngest_event_key.get_secret_value() if settings.inngest_event_key else None
+    signing_key = settings.inngest_signing_key.get_secret_value() if settings.inngest_signing_key else None
+    try:
+        config = EngineConfig.from_env(
+            database_url=settings.resolved_engine_database_url,
+            host=settings.engine_host,
+            port=settings.engine_port,
+            dev=inngest_dev_mode(settings),
+            event_keys=(event_key,) if event_key else None,
+            signing_key=signing_key,
+            app_urls=(f"{serve_origin}/api/inngest",),
+        )
+    except EngineConfigError as exc:
+        raise ConfigError(f"engine: {exc}") from exc
+    if config.database_url.startswith("sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return create_engine_app(config)
+
+
 async def _serve(settings: Settings, *, with_everything: bool) -> None:
-    import uvicorn
-
+    """Serve the API with the durable functions mounted at /api/inngest; with ``with_everything`` (``up``)
+    also the engine and, when TELEGRAM_BOT_TOKEN is set, the bot — all in this one process."""
     from marketing_agent.api import create_api_app
+    from marketing_agent.functions import FunctionsMount, close_inngest_client
+    from marketing_agent.services import InngestEventSender, make_inngest_client
 
-    api = create_api_app(settings)
-    # --- FUNCTIONS: mount the Inngest serve endpoint (/api/inngest) here, e.g.
-    #     create_api_app(settings, mount_functions=<hook calling marketing_agent.functions.serve_functions>)
-    servers = [uvicorn.Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))]
+    client = make_inngest_client(settings)
+    functions = FunctionsMount(client=client)
+    api = create_api_app(settings, event_sender=InngestEventSender(client), mount_functions=functions)
+    servers = [_Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))]
+    stop = asyncio.Event()
+    extra: list[Coroutine[Any, Any, None]] = []
     if with_everything:
-        # --- ENGINE: add the engine server here (marketing_agent.engine.create_engine_app(EngineConfig(
-        #     database_url=settings.resolved_engine_database_url, host=settings.engine_host,
-        #     port=settings.engine_port, app_urls=(f"{settings.api_url}/api/inngest",)))) as another
-        #     uvicorn.Server in `servers`.
-        # --- BOT: when settings.telegram_bot_token is set, run marketing_agent.bot.cli.run_bot(settings)
-        #     as another task beside the servers.
-        pass
-    await asyncio.gather(*(server.serve() for server in servers))
+        engine = _engine_app(settings)
+        servers.append(
+            _Server(uvicorn.Config(engine, host=settings.engine_host, port=settings.engine_port, log_level="info"))
+        )
+        if settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value():
+            from marketing_agent.bot.cli import run_bot
+
+            extra.append(run_bot(settings, stop=stop))
+
+    def shut_down() -> None:
+        stop.set()
+        for server in servers:
+            server.should_exit = True
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, shut_down)
+    try:
+        results = await asyncio.gather(*(s.serve() for s in servers), *extra, return_exceptions=True)
+    finally:
+        await functions.aclose()
+        await close_inngest_client(client)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    if any(not s.started for s in servers) and not stop.is_set():
+        raise ConfigError("a server could not start (is the port already in use?)")
 
 
 # --- server commands ----------------------------------------------------------------------------------
@@ -180,7 +240,7 @@ def up() -> None:
         console.print("[bold]Created a local user.[/bold] Its API key (shown only now):")
         console.print(key, markup=False, highlight=False)
     console.print(f"API      {settings.api_url}/api/v1   (docs: {settings.api_url}/docs)", markup=False)
-    console.print(f"Engine   {settings.engine_url}", markup=False)
+    console.print(f"Engine   {settings.engine_url}   (dashboard)", markup=False)
     _run(_serve(settings, with_everything=True))
 
 

@@ -6,8 +6,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -128,10 +130,19 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def test_up_creates_a_local_user_once(sqlite_env: dict[str, str], tmp_path: Path) -> None:
+    engine_port = free_port()
+    sqlite_env = {
+        **sqlite_env,
+        "ENGINE_PORT": str(engine_port),
+        "INNGEST_BASE_URL": f"http://127.0.0.1:{engine_port}",
+        "LLM_PROVIDER": "anthropic",
+        "ANTHROPIC_API_KEY": "",
+    }
     first_log = tmp_path / "first.log"
     proc = _start_up(sqlite_env, first_log)
     try:
         wait_for_port(int(sqlite_env["API_PORT"]), timeout=60)
+        wait_for_port(engine_port, timeout=60)
     finally:
         _stop(proc)
     printed = first_log.read_text()
@@ -145,8 +156,22 @@ def test_up_creates_a_local_user_once(sqlite_env: dict[str, str], tmp_path: Path
         wait_for_port(int(sqlite_env["API_PORT"]), timeout=60)
         port = sqlite_env["API_PORT"]
         with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-            answer = http.get("/api/v1/skills", headers={"Authorization": f"Bearer {key}"})
-            assert answer.status_code == 200
+            headers = {"Authorization": f"Bearer {key}"}
+            assert http.get("/api/v1/skills", headers=headers).status_code == 200
+            # The whole chain in one process: API → engine → skill-execute → run row. No LLM is configured
+            # (anthropic without a key), so the function fails the run at once, saying how to configure one.
+            queued = http.post("/api/v1/runs", json={"skillName": "copywriting", "message": "Hi"}, headers=headers)
+            assert queued.status_code == 202, queued.text
+            run_id = queued.json()["data"]["runId"]
+            deadline = time.monotonic() + 60
+            run: dict[str, Any] = {}
+            while time.monotonic() < deadline:
+                run = http.get(f"/api/v1/runs/{run_id}", headers=headers).json()["data"]
+                if run["status"] in {"completed", "failed"}:
+                    break
+                time.sleep(0.3)
+            assert run["status"] == "failed", run
+            assert run["errorMessage"]
     finally:
         _stop(proc)
     assert "Created a local user" not in second_log.read_text()
