@@ -88,10 +88,13 @@ class FakeServices:
         row = self.outputs.setdefault(run_id, {"id": f"out-{run_id}", "key": key, "title": title, "content": content})
         return str(row["id"])
 
-    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> None:
+    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> bool:
         self.calls.append(("mark_run_completed", run_id))
-        self.runs[run_id].status = "completed"
-        self.runs[run_id].outcome = outcome
+        run = self.runs[run_id]
+        if run.status in {"queued", "running"}:
+            run.status = "completed"
+            run.outcome = outcome
+        return run.status == "completed"
 
     async def mark_run_failed(self, run_id: str, error: str) -> bool:
         self.calls.append(("mark_run_failed", run_id))

@@ -83,8 +83,8 @@ class DatabaseRunServices:
         )
         return str(output.id)
 
-    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> None:
-        await services.mark_run_completed(
+    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> bool:
+        run = await services.mark_run_completed(
             self._db,
             run_id,
             tokens_input=outcome.tokens_in,
@@ -93,6 +93,7 @@ class DatabaseRunServices:
             model=outcome.model,
             warnings=outcome.warnings,
         )
+        return run.status is services.SkillRunStatus.COMPLETED
 
     async def mark_run_failed(self, run_id: str, error: str) -> bool:
         run = await services.mark_run_failed(self._db, run_id, error)

@@ -85,7 +85,9 @@ class RunServices(Protocol):
         """Insert the run's output row (at most one per run) and return its id."""
         ...
 
-    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> None: ...
+    async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> bool:
+        """True when the run is completed now; False when it was cancelled meanwhile (left alone)."""
+        ...
 
     async def mark_run_failed(self, run_id: str, error: str) -> bool:
         """True when the run is failed now (by this call or an earlier attempt of it); False when it had

@@ -14,6 +14,9 @@ Failure paths (what the seed got wrong is fixed here):
   in two more steps and ends — it does not raise, so ``on_failure`` does not fire a second time;
 * when the retries are used up the run fails and ``on_failure`` marks it failed and emits the same event.
 
+Cancellation: a run cancelled before it starts is skipped at the first step; one cancelled while a step
+runs stays cancelled (the completion step does not overwrite it) and no completion event is sent.
+
 Idempotency: the output key contains the run id and the output row is unique per run, so a step re-run
 after a crash rewrites the same file and finds the same row. Emitted events carry ids derived from the
 run id, which the event API deduplicates.
@@ -207,7 +210,12 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             )
 
         output_id: str = await ctx.step.run("create-output-record", output_record_step)
-        await ctx.step.run("update-status-completed", services.mark_run_completed, run_id, outcome)
+        done = await ctx.step.run("update-status-completed", services.mark_run_completed, run_id, outcome)
+        if not done:
+            # Cancelled while the LLM was working (and the engine could not stop us in time): keep it
+            # cancelled and announce nothing.
+            ctx.logger.info("skill run %s was cancelled before it completed", run_id)
+            return {"success": False, "runId": run_id, "cancelled": True, "outputId": output_id}
         completed = SkillExecuteCompleted(run_id=run_id, output_id=output_id, s3_key=output_key)
         await ctx.step.send_event("send-completion-event", completed.to_event(event_id=completed_event_id(run_id)))
         ctx.logger.info("skill run %s completed: output %s at %s", run_id, output_id, output_key)

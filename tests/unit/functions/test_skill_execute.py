@@ -217,3 +217,15 @@ def test_malformed_event_fails_without_calling_anything(harness: Harness) -> Non
     assert result.status is mocked.Status.FAILED
     assert "invalid skill.execute event" in str(result.error)
     assert harness.services.calls == []
+
+
+def test_run_cancelled_while_the_llm_worked_stays_cancelled_and_silent(harness: Harness) -> None:
+    def cancel(*_: object) -> None:
+        harness.services.runs["r1"].status = "cancelled"
+
+    harness.executor.script = [OUTCOME]
+    harness.executor.before_call = cancel
+    result = start(harness)
+    assert result.output["cancelled"] is True
+    assert harness.services.runs["r1"].status == "cancelled"
+    assert harness.client.sent == []
