@@ -47,6 +47,13 @@ def ulid_floor(ms: int) -> str:
     return str(ULID.from_bytes(max(0, ms).to_bytes(6, "big") + b"\0" * 10))
 
 
+def ulid_ms(text: str) -> int | None:
+    try:
+        return int(ULID.from_str(text).milliseconds)
+    except ValueError:
+        return None
+
+
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -61,6 +68,9 @@ async def ensure_schema(store: Store) -> None:
             " logger TEXT NOT NULL, message TEXT NOT NULL)"
         )
         await tx.execute("CREATE INDEX IF NOT EXISTS step_logs_run ON step_logs (run_id, id)")
+        # The run page lists a run's invoked children and reruns; without these it scans every run.
+        await tx.execute("CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id)")
+        await tx.execute("CREATE INDEX IF NOT EXISTS runs_rerun_of ON runs (rerun_of)")
 
 
 # ---- runs ----------------------------------------------------------------------------------------------
@@ -77,7 +87,11 @@ async def list_runs(
     cursor: str | None = None,
     limit: int = 50,
 ) -> list[dict[str, Any]]:
-    """Runs newest first with their displayed status; keyset pagination on the run id (``cursor``)."""
+    """Runs newest first with their displayed status; keyset pagination on the run id (``cursor``).
+
+    Order and ranges use ``queued_at``, so the (status|function_id, queued_at) indexes serve every filter; the
+    cursor's queue time is read from the id itself (a run id is the ULID of its queue time).
+    """
     sql = (
         f"SELECT r.id, r.function_id, r.app_id, r.event_id, {STATUS_SQL} AS status, r.queued_at,"
         " r.started_at, r.ended_at, r.cron, r.rerun_of, r.step_count, e.name AS event_name"
@@ -97,18 +111,22 @@ async def list_runs(
         sql += " AND r.function_id = ?"
         args.append(function_id)
     if since is not None:
-        sql += " AND r.id >= ?"
-        args.append(ulid_floor(since))
+        sql += " AND r.queued_at >= ?"
+        args.append(since)
     if until is not None:
-        sql += " AND r.id < ?"
-        args.append(ulid_floor(until))
+        sql += " AND r.queued_at < ?"
+        args.append(until)
     if q:
         sql += " AND (r.id = ? OR r.event_id = ? OR r.events LIKE ? ESCAPE '\\')"
         args += [q, q, _like(q)]
     if cursor:
+        at = ulid_ms(cursor)
+        if at is not None:
+            sql += " AND r.queued_at <= ?"
+            args.append(at)
         sql += " AND r.id < ?"
         args.append(cursor)
-    sql += " ORDER BY r.id DESC LIMIT ?"
+    sql += " ORDER BY r.queued_at DESC, r.id DESC LIMIT ?"
     args.append(max(1, min(limit, 200)))
     async with store._read() as c:
         return await c.fetch(sql, *args)
@@ -183,14 +201,16 @@ async def queue_by_function(store: Store) -> list[dict[str, Any]]:
     now = now_ms()
     async with store._read() as c:
         rows = await c.fetch(
-            "SELECT r.function_id,"
+            "SELECT q.function_id,"
             " SUM(CASE WHEN q.available_at <= ? AND (q.lease_owner IS NULL OR q.lease_until < ?)"
             " THEN 1 ELSE 0 END) AS ready,"
             " SUM(CASE WHEN q.available_at > ? AND q.lease_owner IS NULL THEN 1 ELSE 0 END) AS delayed,"
             " SUM(CASE WHEN q.lease_owner IS NOT NULL AND q.lease_until >= ? THEN 1 ELSE 0 END) AS leased"
-            " FROM queue q JOIN runs r ON r.id = q.run_id GROUP BY r.function_id ORDER BY r.function_id",
+            " FROM (SELECT (SELECT r.function_id FROM runs r WHERE r.id = q0.run_id) AS function_id, q0.*"
+            " FROM queue q0) q WHERE q.function_id IS NOT NULL GROUP BY q.function_id ORDER BY q.function_id",
             now, now, now, now,
         )  # fmt: skip
+    # (A plain join lets SQLite walk all runs to probe the queue; the per-item lookup costs O(queue).)
     return [{k: (int(v or 0) if k != "function_id" else v) for k, v in r.items()} for r in rows]
 
 
@@ -206,8 +226,10 @@ async def recent_failures(store: Store, limit: int = 10) -> list[dict[str, Any]]
 async def function_run_counts(store: Store, since: int) -> dict[str, dict[str, int]]:
     async with store._read() as c:
         rows = await c.fetch(
-            "SELECT function_id, status, COUNT(*) AS n FROM runs WHERE id >= ? GROUP BY function_id, status",
-            ulid_floor(since),
+            # LIMIT keeps SQLite from flattening the window into a walk of the whole function index.
+            "SELECT function_id, status, COUNT(*) AS n FROM (SELECT function_id, status FROM runs WHERE queued_at >= ?"
+            " LIMIT 10000000) w GROUP BY function_id, status",
+            since,
         )
     out: dict[str, dict[str, int]] = {}
     for r in rows:
