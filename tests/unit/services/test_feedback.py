@@ -29,14 +29,10 @@ from marketing_agent.services import (
 async def _output(db: Database, events: InMemoryEventSender, user: User, skill: str) -> Output:
     run = await create_run(db, events, user.id, skill_name=skill, message="m")
     await mark_run_running(db, run.id)
-    return await record_output(
-        db, run.id, storage_key=f"outputs/{skill}/_none/{run.id}.md", title="t", content="c"
-    )
+    return await record_output(db, run.id, storage_key=f"outputs/{skill}/_none/{run.id}.md", title="t", content="c")
 
 
-async def test_feedback_is_stored_and_announced(
-    db: Database, user: User, events: InMemoryEventSender
-) -> None:
+async def test_feedback_is_stored_and_announced(db: Database, user: User, events: InMemoryEventSender) -> None:
     output = await _output(db, events, user, "copywriting")
     fb = await create_feedback(
         db,
@@ -59,9 +55,7 @@ async def test_feedback_is_stored_and_announced(
     assert (await list_feedback(db, user.id, max_score=3)).total == 0
 
 
-async def test_metrics_count_each_feedback_once(
-    db: Database, user: User, events: InMemoryEventSender
-) -> None:
+async def test_metrics_count_each_feedback_once(db: Database, user: User, events: InMemoryEventSender) -> None:
     output = await _output(db, events, user, "copywriting")
     fb = await create_feedback(db, events, user.id, output_id=output.id, overall_score=4, quality_score=2)
     first = await process_feedback(db, fb.id)
@@ -82,14 +76,10 @@ async def test_metrics_count_each_feedback_once(
         await get_skill_metrics(db, "nope")
 
 
-async def test_low_health_alerts_once_per_skill_per_day(
-    db: Database, user: User, events: InMemoryEventSender
-) -> None:
+async def test_low_health_alerts_once_per_skill_per_day(db: Database, user: User, events: InMemoryEventSender) -> None:
     good = await _output(db, events, user, "seo-audit")
     for _ in range(3):  # another skill's good scores must not lift this one
-        await process_feedback(
-            db, (await create_feedback(db, events, user.id, output_id=good.id, overall_score=5)).id
-        )
+        await process_feedback(db, (await create_feedback(db, events, user.id, output_id=good.id, overall_score=5)).id)
     bad = await _output(db, events, user, "copywriting")
     outcomes = [
         await process_feedback(

@@ -33,9 +33,7 @@ async def test_happy_path_is_idempotent(db: Database, user: User, events: InMemo
     assert again.engine_run_id == "fr-1"
 
     content = "é" * 600
-    output = await record_output(
-        db, run.id, storage_key="outputs/copywriting/_none/k.md", title="T", content=content
-    )
+    output = await record_output(db, run.id, storage_key="outputs/copywriting/_none/k.md", title="T", content=content)
     same = await record_output(db, run.id, storage_key="outputs/other.md", title="T2", content="x")
     assert same.id == output.id
     assert same.storage_key == "outputs/copywriting/_none/k.md"
