@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: A waiter is also retried this often, in case its wake-up was missed (e.g. released while it was leased).
-RETRY_MS = 1000
+#: A waiter retries after this (times its place in line / limit), in case its wake-up was missed.
+RETRY_MS = 100
+RETRY_MAX_MS = 5000
 _KEY_CACHE = 10_000
 
 
@@ -39,6 +40,7 @@ class Concurrency:
         self.clock = clock
         self._holding: set[str] = set()  # items of this process that hold slots
         self._keys: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()  # run id → (slot key, limit)
+        self._since: dict[str, int] = {}  # run id → its place in the concurrency queues
 
     async def allow(self, item: QueueItem, fn: FunctionDef) -> int | None:
         now = self.clock()
@@ -60,9 +62,15 @@ class Concurrency:
             limits = self._slot_keys(fn, run)
             self._remember(item.run_id, limits)
         if limits:
-            full = await self.db.acquire_slots(item.id, item.available_at, limits, now)
-            if full:
-                return now + RETRY_MS
+            # Every item of a run waits with the run's place (its first item's time), so started runs
+            # finish before newer runs take their first step, as in Inngest's queue.
+            since = self._since.setdefault(item.run_id, item.available_at if run is None or first
+                                           else int(run["queued_at"]))  # fmt: skip
+            position = await self.db.acquire_slots(item.id, since, limits)
+            if position is not None:
+                # The next in line retries soon (a release may race with its requeue); the rest rarely:
+                # a release wakes the oldest waiter at once anyway.
+                return now + min(RETRY_MAX_MS, RETRY_MS * (1 + position // max(1, min(lim for _k, lim in limits))))
             self._holding.add(item.id)
         finish_ms = duration_ms(timeouts.get("finish"))
         if first and finish_ms is not None:
@@ -110,4 +118,5 @@ class Concurrency:
     def _remember(self, run_id: str, limits: list[tuple[str, int]]) -> None:
         self._keys[run_id] = limits
         if len(self._keys) > _KEY_CACHE:
-            self._keys.popitem(last=False)
+            old, _ = self._keys.popitem(last=False)
+            self._since.pop(old, None)

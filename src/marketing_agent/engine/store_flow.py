@@ -249,13 +249,15 @@ class FlowStore:
 
     # ---- concurrency --------------------------------------------------------------------------------
 
-    async def acquire_slots(self, item_id: str, since: int, limits: list[tuple[str, int]], now: int) -> list[str]:
-        """Take one slot in every ``(key, limit)`` for the item, or none: returns the keys that are full.
+    async def acquire_slots(self, item_id: str, since: int, limits: list[tuple[str, int]]) -> int | None:
+        """Take one slot in every ``(key, limit)`` for the item (None), or none: returns how many waiters
+        are ahead of it on the busiest full key.
 
         A key is full when its live slots plus the waiters queued ahead of this item reach the limit, so
         waiting items are served in ``since`` order (FIFO per key) whichever process claims them.
         """
         full: list[str] = []
+        position = 0
         async with self.store.transaction() as tx:
             if self.store.is_postgres:
                 for key, _limit in sorted(limits):
@@ -275,20 +277,22 @@ class FlowStore:
                     " WHERE w.key = ? AND w.item_id <> ? AND (w.since < ? OR (w.since = ? AND w.item_id < ?))",
                     key, item_id, since, since, item_id,
                 )  # fmt: skip
-                if int(live["n"] if live else 0) + int(ahead["n"] if ahead else 0) >= limit:
+                waiting = int(ahead["n"] if ahead else 0)
+                if int(live["n"] if live else 0) + waiting >= limit:
                     full.append(key)
+                    position = max(position, waiting)
             if full:
                 for key in full:
                     await tx.execute(
                         "INSERT INTO flow_waiters (key, item_id, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                         key, item_id, since,
                     )  # fmt: skip
-                return full
+                return position
             for key, _limit in limits:
                 await tx.execute("INSERT INTO flow_slots (key, item_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
                                  key, item_id)  # fmt: skip
             await tx.execute("DELETE FROM flow_waiters WHERE item_id = ?", item_id)
-        return []
+        return None
 
     async def release_slots(self, item_id: str, now: int) -> list[str]:
         """Free the item's slots and make the oldest waiter of each key due now; returns the woken item ids."""

@@ -31,17 +31,15 @@ async def test_limit_per_key_and_fifo_wake_up(flow: Flow) -> None:
     b = await _start(flow, fn, {"user": "b"}, T0 + 10)
     assert await flow.gate.allow(a[0], fn) is None
     assert await flow.gate.allow(a[1], fn) is None
-    retry = await flow.gate.allow(a[2], fn)
-    assert retry is not None
-    await _requeue(flow, a[2], retry)
-    retry = await flow.gate.allow(a[3], fn)
-    assert retry is not None
-    await _requeue(flow, a[3], retry)
+    assert await flow.gate.allow(a[2], fn) == T0 + 100  # first in line: retries soon
+    assert await flow.gate.allow(a[3], fn) == T0 + 100
+    await _requeue(flow, a[2], T0 + 10_000)  # (as if their retries were far off)
+    await _requeue(flow, a[3], T0 + 10_000)
     assert await flow.gate.allow(b, fn) is None  # a busy key does not hold another key back
     flow.clock.now = T0 + 500
     await flow.gate.release(a[0])  # a slot frees: the oldest waiter is due at once, the next still waits
     assert await _available_at(flow, a[2]) == T0 + 500
-    assert await _available_at(flow, a[3]) > T0 + 500
+    assert await _available_at(flow, a[3]) == T0 + 10_000
     async with flow.store.transaction() as tx:
         await flow.store.delete_item(tx, a[0].id)
     # The younger waiter is claimed first (e.g. by another process): it must not overtake the older one.
