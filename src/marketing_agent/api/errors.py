@@ -49,9 +49,7 @@ def request_id_of(request: Request) -> str:
     return new
 
 
-def error_body(
-    code: str, message: str, *, details: Any = None, request_id: str | None = None
-) -> dict[str, Any]:
+def error_body(code: str, message: str, *, details: Any = None, request_id: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         error["details"] = details
@@ -100,9 +98,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     problems = exc.errors()
     malformed = any(p.get("type") == "json_invalid" for p in problems)
-    details = [
-        {"field": _field_of(tuple(p.get("loc", ()))), "message": str(p.get("msg", ""))} for p in problems
-    ]
+    details = [{"field": _field_of(tuple(p.get("loc", ()))), "message": str(p.get("msg", ""))} for p in problems]
     message = "the body is not valid JSON" if malformed else "the request is not valid"
     return error_response(
         400 if malformed else 422,

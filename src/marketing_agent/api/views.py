@@ -133,6 +133,4 @@ def feedback(f: Feedback) -> s.FeedbackOut:
 
 
 def channel(c: Channel) -> s.ChannelOut:
-    return s.ChannelOut(
-        id=c.id, channel=c.channel, address=c.address, enabled=c.enabled, created_at=c.created_at
-    )
+    return s.ChannelOut(id=c.id, channel=c.channel, address=c.address, enabled=c.enabled, created_at=c.created_at)

@@ -122,9 +122,7 @@ class SkillRunRow(Base):
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False
-    )
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
     skill_name: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     client_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid, ForeignKey("clients.id", ondelete="SET NULL"), nullable=True, index=True

@@ -14,9 +14,7 @@ from marketing_agent.db.types import utcnow
 
 async def ensure_metrics_row(session: AsyncSession, skill_name: str) -> None:
     """Insert the zero row when missing. A savepoint absorbs the race with a concurrent first insert."""
-    if await session.scalar(
-        select(SkillMetricsRow.skill_name).where(SkillMetricsRow.skill_name == skill_name)
-    ):
+    if await session.scalar(select(SkillMetricsRow.skill_name).where(SkillMetricsRow.skill_name == skill_name)):
         return
     try:
         async with session.begin_nested():
@@ -52,6 +50,4 @@ async def add_to_metrics(session: AsyncSession, skill_name: str, **increments: A
         name: getattr(SkillMetricsRow, name) + amount for name, amount in increments.items() if amount
     }
     values["updated_at"] = utcnow()
-    await session.execute(
-        update(SkillMetricsRow).where(SkillMetricsRow.skill_name == skill_name).values(**values)
-    )
+    await session.execute(update(SkillMetricsRow).where(SkillMetricsRow.skill_name == skill_name).values(**values))

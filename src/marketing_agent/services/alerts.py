@@ -28,9 +28,7 @@ async def insert_alert_once(
     existing = await session.scalar(select(AlertRow).where(AlertRow.key == key))
     if existing is not None:
         return existing, False
-    row = AlertRow(
-        id=uuid.uuid4(), kind=kind, key=key, message=message, details=details, delivered_channels=[]
-    )
+    row = AlertRow(id=uuid.uuid4(), kind=kind, key=key, message=message, details=details, delivered_channels=[])
     try:
         async with session.begin_nested():
             session.add(row)
@@ -44,9 +42,7 @@ async def insert_alert_once(
     return row, True
 
 
-async def find_stuck_runs(
-    db: Database, threshold: timedelta, *, now: datetime | None = None
-) -> list[SkillRun]:
+async def find_stuck_runs(db: Database, threshold: timedelta, *, now: datetime | None = None) -> list[SkillRun]:
     """Runs ``running`` for longer than ``threshold``."""
     cutoff = (now or utcnow()) - threshold
     async with db.transaction() as session:
@@ -105,7 +101,5 @@ async def mark_alert_delivered(db: Database, alert_id: uuid.UUID | str, channel:
 
 async def list_alerts(db: Database, *, limit: int = 50) -> list[Alert]:
     async with db.transaction() as session:
-        rows = (
-            await session.scalars(select(AlertRow).order_by(AlertRow.created_at.desc()).limit(limit))
-        ).all()
+        rows = (await session.scalars(select(AlertRow).order_by(AlertRow.created_at.desc()).limit(limit))).all()
     return [Alert.of(row) for row in rows]

@@ -38,9 +38,7 @@ async def add_channel(
     db: Database, user_id: uuid.UUID, channel: str, address: str, *, secret: str | None = None
 ) -> Channel:
     kind = _check(channel, address)
-    row = UserChannelRow(
-        id=uuid.uuid4(), user_id=user_id, channel=kind.value, address=address.strip(), secret=secret
-    )
+    row = UserChannelRow(id=uuid.uuid4(), user_id=user_id, channel=kind.value, address=address.strip(), secret=secret)
     try:
         async with db.transaction() as session:
             session.add(row)
@@ -88,9 +86,7 @@ async def link_telegram_chat(db: Database, user_id: uuid.UUID, chat_id: int | st
             )
         )
         if row is None:
-            row = UserChannelRow(
-                id=uuid.uuid4(), user_id=user_id, channel=ChannelKind.TELEGRAM.value, address=address
-            )
+            row = UserChannelRow(id=uuid.uuid4(), user_id=user_id, channel=ChannelKind.TELEGRAM.value, address=address)
             session.add(row)
         row.enabled = True
         await session.flush()

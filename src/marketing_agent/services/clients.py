@@ -48,9 +48,7 @@ async def create_client(
     name, slug = _check_name(name), check_slug(slug)
     client_id = uuid.uuid4()
     async with db.transaction() as session:
-        taken = await session.scalar(
-            select(ClientRow.id).where(ClientRow.user_id == user_id, ClientRow.slug == slug)
-        )
+        taken = await session.scalar(select(ClientRow.id).where(ClientRow.user_id == user_id, ClientRow.slug == slug))
         if taken is not None:
             raise Conflict(f"you already have a client with slug {slug!r}", details=[{"field": "slug"}])
     candidates = [slug, f"{slug[:_SUFFIXED_BASE_MAX].rstrip('-')}-{client_id.hex[:8]}"]
@@ -93,9 +91,7 @@ async def get_client(db: Database, user_id: uuid.UUID, client_id: uuid.UUID) -> 
 
 async def get_client_by_slug(db: Database, user_id: uuid.UUID, slug: str) -> Client:
     async with db.transaction() as session:
-        row = await session.scalar(
-            select(ClientRow).where(ClientRow.user_id == user_id, ClientRow.slug == slug)
-        )
+        row = await session.scalar(select(ClientRow).where(ClientRow.user_id == user_id, ClientRow.slug == slug))
     if row is None:
         raise ClientNotFound(f"client {slug!r} not found")
     return Client.of(row)
@@ -122,9 +118,7 @@ async def list_clients(db: Database, user_id: uuid.UUID, *, limit: int = 20, off
     async with db.transaction() as session:
         total = await count(session, query)
         rows = (
-            await session.scalars(
-                query.order_by(ClientRow.created_at, ClientRow.id).limit(limit).offset(offset)
-            )
+            await session.scalars(query.order_by(ClientRow.created_at, ClientRow.id).limit(limit).offset(offset))
         ).all()
     return Page([Client.of(r) for r in rows], total, limit, offset)
 
@@ -171,9 +165,7 @@ async def list_context_files(
     row = await _owned(db, user_id, client_id)
     infos = await store.list(keys.client_prefix(row.storage_slug))
     files = [
-        ContextFile(
-            path=keys.client_relative_path(row.storage_slug, info.key), size=info.size, modified=info.modified
-        )
+        ContextFile(path=keys.client_relative_path(row.storage_slug, info.key), size=info.size, modified=info.modified)
         for info in infos
     ]
     return sorted(files, key=lambda f: f.path)
@@ -232,8 +224,6 @@ async def context_summary(store: ObjectStore, client: Client) -> ContextSummary:
         keys.client_relative_path(client.storage_slug, info.key).lower()
         for info in await store.list(keys.client_prefix(client.storage_slug))
     ]
-    found = {
-        flag: any(word in path for path in paths for word in words) for flag, words in _SUMMARY_WORDS.items()
-    }
+    found = {flag: any(word in path for path in paths for word in words) for flag, words in _SUMMARY_WORDS.items()}
     found["has_profile"] = "profile.md" in paths or found["has_profile"]
     return ContextSummary(**found)

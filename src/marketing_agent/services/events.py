@@ -68,9 +68,7 @@ class InngestEventSender:
         event = inngest.Event(name=name, data=dict(data), id=id or "")
         try:
             ids = await self._client.send(event)
-        except (
-            Exception
-        ) as exc:  # the SDK raises several types (HTTP, its own errors): all mean "not accepted"
+        except Exception as exc:  # the SDK raises several types (HTTP, its own errors): all mean "not accepted"
             logger.warning("event not accepted", extra={"event_name": name, "error": type(exc).__name__})
             raise ServiceUnavailable(f"the event API did not accept {name}: {exc}") from exc
         if not ids:

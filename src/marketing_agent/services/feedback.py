@@ -100,8 +100,7 @@ async def create_feedback(
             rule_compliance_score=rule_compliance_score,
             what_worked_well=what_worked_well,
             issues=[
-                {"description": i.description, "severity": i.severity, "suggestedFix": i.suggested_fix}
-                for i in issues
+                {"description": i.description, "severity": i.severity, "suggestedFix": i.suggested_fix} for i in issues
             ],
             comment=comment,
             source=source,

@@ -30,9 +30,7 @@ PREVIEW_CHARS = 500
 _ACTIVE = (SkillRunStatus.QUEUED.value, SkillRunStatus.RUNNING.value)
 
 
-async def mark_run_running(
-    db: Database, run_id: uuid.UUID | str, *, engine_run_id: str | None = None
-) -> SkillRun:
+async def mark_run_running(db: Database, run_id: uuid.UUID | str, *, engine_run_id: str | None = None) -> SkillRun:
     """queued → running (stamps started_at once). Returns the run as it is now: a cancelled run stays
     cancelled, so the caller should stop when ``run.status`` is terminal."""
     key = as_uuid(run_id, "runId")

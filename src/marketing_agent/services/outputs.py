@@ -46,9 +46,7 @@ async def list_outputs(
     async with db.transaction() as session:
         total = await count(session, query)
         rows = (
-            await session.execute(
-                query.order_by(OutputRow.created_at.desc(), OutputRow.id).limit(limit).offset(offset)
-            )
+            await session.execute(query.order_by(OutputRow.created_at.desc(), OutputRow.id).limit(limit).offset(offset))
         ).all()
     return Page([Output.of(output, run) for output, run in rows], total, limit, offset)
 
@@ -68,9 +66,7 @@ async def get_output(db: Database, user_id: uuid.UUID, output_id: uuid.UUID) -> 
     return Output.of(found[0], found[1])
 
 
-async def get_output_content(
-    db: Database, store: ObjectStore, user_id: uuid.UUID, output_id: uuid.UUID
-) -> bytes:
+async def get_output_content(db: Database, store: ObjectStore, user_id: uuid.UUID, output_id: uuid.UUID) -> bytes:
     output = await get_output(db, user_id, output_id)
     try:
         return await store.get(output.storage_key)

@@ -86,9 +86,7 @@ async def create_run(
         await _fail_unsent(db, run_id, reason)
         raise ServiceUnavailable(reason) from exc
     async with db.transaction() as session:
-        await session.execute(
-            update(SkillRunRow).where(SkillRunRow.id == run_id).values(engine_event_id=event_id)
-        )
+        await session.execute(update(SkillRunRow).where(SkillRunRow.id == run_id).values(engine_event_id=event_id))
     return await get_skill_run(db, run_id)
 
 
@@ -150,9 +148,7 @@ async def list_runs(
         ).all()
         outputs = {
             o.run_id: o
-            for o in (
-                await session.scalars(select(OutputRow).where(OutputRow.run_id.in_([r.id for r in rows])))
-            ).all()
+            for o in (await session.scalars(select(OutputRow).where(OutputRow.run_id.in_([r.id for r in rows])))).all()
         }
     return Page([SkillRun.of(r, outputs.get(r.id)) for r in rows], total, limit, offset)
 
@@ -169,9 +165,7 @@ async def estimate_wait_seconds(db: Database, user_id: uuid.UUID) -> int:
     return (ahead // THROTTLE_PER_MINUTE) * 60
 
 
-async def cancel_run(
-    db: Database, canceller: RunCanceller, user_id: uuid.UUID, run_id: uuid.UUID
-) -> SkillRun:
+async def cancel_run(db: Database, canceller: RunCanceller, user_id: uuid.UUID, run_id: uuid.UUID) -> SkillRun:
     """Cancel a queued or running run. The row is marked first (the function checks it before each step),
     then the engine is asked to stop the function run when its id is known."""
     async with db.transaction() as session:

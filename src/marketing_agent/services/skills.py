@@ -59,9 +59,7 @@ async def sync_skills(db: Database, skills: Iterable[Skill]) -> SkillSyncResult:
                 row.enabled = False
                 row.updated_at = utcnow()
                 disabled.append(name)
-    logger.info(
-        "skills synced", extra={"added": len(added), "updated": len(updated), "disabled": len(disabled)}
-    )
+    logger.info("skills synced", extra={"added": len(added), "updated": len(updated), "disabled": len(disabled)})
     return SkillSyncResult(added, updated, disabled)
 
 

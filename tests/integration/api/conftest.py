@@ -31,9 +31,7 @@ async def api(database_url: str, tmp_path: Path) -> AsyncIterator[Api]:
     events = InMemoryEventSender()
     canceller = InMemoryRunCanceller()
     settings = load_settings(data_dir=tmp_path, public_api_url="http://testserver")
-    app = create_api_app(
-        settings, database=database, store=store, event_sender=events, run_canceller=canceller
-    )
+    app = create_api_app(settings, database=database, store=store, event_sender=events, run_canceller=canceller)
     key = (await create_user(database, "ada@example.com")).api_key
     other_key = (await create_user(database, "eve@example.com")).api_key
     transport = httpx.ASGITransport(app=app)

@@ -51,32 +51,24 @@ async def test_malformed_json(api: Api) -> None:
 
 
 async def test_json_that_is_not_an_object(api: Api) -> None:
-    error(
-        await api.http.post("/api/v1/runs", json=["copywriting"], headers=api.auth()), 422, "VALIDATION_ERROR"
-    )
+    error(await api.http.post("/api/v1/runs", json=["copywriting"], headers=api.auth()), 422, "VALIDATION_ERROR")
 
 
 async def test_wrong_type(api: Api) -> None:
-    response = await api.http.post(
-        "/api/v1/runs", json={"skillName": "copywriting", "message": 5}, headers=api.auth()
-    )
+    response = await api.http.post("/api/v1/runs", json={"skillName": "copywriting", "message": 5}, headers=api.auth())
     details = error(response, 422, "VALIDATION_ERROR")["details"]
     assert [d["field"] for d in details] == ["message"]
 
 
 async def test_numeric_string_is_not_a_score(api: Api) -> None:
     body = {"outputId": str(uuid.uuid4()), "overallScore": "5"}
-    details = error(
-        await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 422, "VALIDATION_ERROR"
-    )
+    details = error(await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
     assert details["details"][0]["field"] == "overallScore"
 
 
 async def test_unknown_field(api: Api) -> None:
     body = {"skillName": "copywriting", "message": "x", "priority": "high"}
-    details = error(
-        await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR"
-    )
+    details = error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
     assert details["details"][0]["field"] == "priority"
 
 
@@ -88,9 +80,7 @@ async def test_snake_case_field_is_unknown(api: Api) -> None:
 @pytest.mark.parametrize("score", [0, 6])
 async def test_score_out_of_range(api: Api, score: int) -> None:
     body = {"outputId": str(uuid.uuid4()), "overallScore": score}
-    details = error(
-        await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 422, "VALIDATION_ERROR"
-    )
+    details = error(await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
     assert details["details"][0]["field"] == "overallScore"
 
 
@@ -121,22 +111,16 @@ async def test_unknown_skill(api: Api) -> None:
 
 
 async def test_foreign_client(api: Api) -> None:
-    theirs = await api.http.post(
-        "/api/v1/clients", json={"name": "T", "slug": "t"}, headers=api.auth(api.other_key)
-    )
+    theirs = await api.http.post("/api/v1/clients", json={"name": "T", "slug": "t"}, headers=api.auth(api.other_key))
     body = {"skillName": "copywriting", "message": "x", "clientId": theirs.json()["data"]["id"]}
     error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 404, "CLIENT_NOT_FOUND")
-    error(
-        await api.http.get(f"/api/v1/clients/{body['clientId']}", headers=api.auth()), 404, "CLIENT_NOT_FOUND"
-    )
+    error(await api.http.get(f"/api/v1/clients/{body['clientId']}", headers=api.auth()), 404, "CLIENT_NOT_FOUND")
 
 
 async def test_another_users_run_is_like_a_missing_one(api: Api) -> None:
     theirs = await _run_id(api, api.other_key)
     foreign = error(await api.http.get(f"/api/v1/runs/{theirs}", headers=api.auth()), 404, "RUN_NOT_FOUND")
-    missing = error(
-        await api.http.get(f"/api/v1/runs/{uuid.uuid4()}", headers=api.auth()), 404, "RUN_NOT_FOUND"
-    )
+    missing = error(await api.http.get(f"/api/v1/runs/{uuid.uuid4()}", headers=api.auth()), 404, "RUN_NOT_FOUND")
     assert foreign["message"] == missing["message"]
     error(await api.http.post(f"/api/v1/runs/{theirs}/cancel", headers=api.auth()), 404, "RUN_NOT_FOUND")
 
@@ -169,9 +153,7 @@ async def test_body_over_one_mib_streamed_without_length(api: Api) -> None:
         for _ in range(20):
             yield b"x" * 65_536
 
-    client = (
-        await api.http.post("/api/v1/clients", json={"name": "A", "slug": "a"}, headers=api.auth())
-    ).json()
+    client = (await api.http.post("/api/v1/clients", json={"name": "A", "slug": "a"}, headers=api.auth())).json()
     response = await api.http.put(
         f"/api/v1/clients/{client['data']['id']}/files/profile.md",
         content=chunks(),
@@ -194,9 +176,7 @@ async def test_bad_client_slug(api: Api) -> None:
 
 @pytest.mark.parametrize("path", ["notes.txt", "../escape.md", "brand/../../x.md", "%2Fetc%2Fpasswd.md"])
 async def test_bad_context_file_path(api: Api, path: str) -> None:
-    client = (
-        await api.http.post("/api/v1/clients", json={"name": "A", "slug": "a"}, headers=api.auth())
-    ).json()
+    client = (await api.http.post("/api/v1/clients", json={"name": "A", "slug": "a"}, headers=api.auth())).json()
     response = await api.http.put(
         f"/api/v1/clients/{client['data']['id']}/files/{path}", content=b"x", headers=api.auth()
     )
@@ -205,12 +185,8 @@ async def test_bad_context_file_path(api: Api, path: str) -> None:
 
 
 async def test_missing_context_file(api: Api) -> None:
-    client = (
-        await api.http.post("/api/v1/clients", json={"name": "A", "slug": "a"}, headers=api.auth())
-    ).json()
-    response = await api.http.get(
-        f"/api/v1/clients/{client['data']['id']}/files/profile.md", headers=api.auth()
-    )
+    client = (await api.http.post("/api/v1/clients", json={"name": "A", "slug": "a"}, headers=api.auth())).json()
+    response = await api.http.get(f"/api/v1/clients/{client['data']['id']}/files/profile.md", headers=api.auth())
     error(response, 404, "NOT_FOUND")
 
 

@@ -67,9 +67,7 @@ async def test_clients_and_files(api: Api) -> None:
     detail = data(await api.http.get(f"/api/v1/clients/{cid}", headers=api.auth()))
     assert detail["contextSummary"]["hasBrandVoice"] is True
     assert detail["contextSummary"]["hasProfile"] is False
-    renamed = data(
-        await api.http.put(f"/api/v1/clients/{cid}", json={"name": "Acme Inc"}, headers=api.auth())
-    )
+    renamed = data(await api.http.put(f"/api/v1/clients/{cid}", json={"name": "Acme Inc"}, headers=api.auth()))
     assert renamed["name"] == "Acme Inc"
     assert renamed["description"] == "Rockets"
     listing = data(await api.http.get("/api/v1/clients", headers=api.auth()))
@@ -106,9 +104,7 @@ async def test_run_output_feedback_cycle(api: Api) -> None:
     await mark_run_running(api.database, run_id, engine_run_id="fr-1")
     key = f"outputs/copywriting/a/2026-01-01-{run_id}.md"
     await api.store.put(key, b"# Hero\nBuy rockets.")
-    output = await record_output(
-        api.database, run_id, storage_key=key, title="Hero", content="# Hero\nBuy rockets."
-    )
+    output = await record_output(api.database, run_id, storage_key=key, title="Hero", content="# Hero\nBuy rockets.")
     await mark_run_completed(api.database, run_id, tokens_input=10, tokens_output=20, cost_usd=0.5, model="m")
 
     run = data(await api.http.get(f"/api/v1/runs/{run_id}", headers=api.auth()))
@@ -149,9 +145,7 @@ async def test_run_output_feedback_cycle(api: Api) -> None:
     await process_feedback(api.database, feedback["id"])
     detail = data(await api.http.get(f"/api/v1/outputs/{output.id}", headers=api.auth()))
     assert detail["feedback"][0]["issues"][0]["severity"] == "medium"
-    listing = data(
-        await api.http.get("/api/v1/feedback?maxScore=2&skillName=copywriting", headers=api.auth())
-    )
+    listing = data(await api.http.get("/api/v1/feedback?maxScore=2&skillName=copywriting", headers=api.auth()))
     assert listing["total"] == 1
     metrics = data(await api.http.get("/api/v1/skills/copywriting/metrics", headers=api.auth()))
     assert metrics["health"] == "low"
@@ -160,9 +154,7 @@ async def test_run_output_feedback_cycle(api: Api) -> None:
 
 async def test_cancel(api: Api) -> None:
     run_id = data(
-        await api.http.post(
-            "/api/v1/runs", json={"skillName": "copywriting", "message": "x"}, headers=api.auth()
-        )
+        await api.http.post("/api/v1/runs", json={"skillName": "copywriting", "message": "x"}, headers=api.auth())
     )["runId"]
     await mark_run_running(api.database, run_id, engine_run_id="fr-9")
     cancelled = await api.http.post(f"/api/v1/runs/{run_id}/cancel", headers=api.auth())
@@ -185,8 +177,6 @@ async def test_channels(api: Api) -> None:
     listing = data(await api.http.get("/api/v1/me/channels", headers=api.auth()))
     assert listing["total"] == 1
     assert "secret" not in listing["channels"][0]
-    assert (await api.http.get("/api/v1/me/channels", headers=api.auth(api.other_key))).json()["data"][
-        "total"
-    ] == 0
+    assert (await api.http.get("/api/v1/me/channels", headers=api.auth(api.other_key))).json()["data"]["total"] == 0
     gone = await api.http.delete(f"/api/v1/me/channels/{channel['id']}", headers=api.auth())
     assert data(gone) == {"deleted": True}

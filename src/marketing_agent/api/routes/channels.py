@@ -27,9 +27,7 @@ async def channels_index(user: CurrentUser, ctx: Context) -> Envelope[ChannelLis
 
 
 @router.post("", status_code=201, response_model=Envelope[ChannelCreatedOut])
-async def channels_create(
-    body: ChannelCreateIn, user: CurrentUser, ctx: Context
-) -> Envelope[ChannelCreatedOut]:
+async def channels_create(body: ChannelCreateIn, user: CurrentUser, ctx: Context) -> Envelope[ChannelCreatedOut]:
     secret = body.secret
     if body.channel == "webhook" and secret is None:
         secret = secrets.token_urlsafe(32)  # the receiver verifies our HMAC-SHA256 signature with it

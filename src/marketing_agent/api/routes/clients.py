@@ -44,9 +44,7 @@ async def clients_index(
 ) -> Envelope[ClientListOut]:
     page = await list_clients(ctx.database, user.id, limit=limit, offset=offset)
     return Envelope(
-        data=ClientListOut(
-            clients=[views.client(c) for c in page.items], total=page.total, limit=limit, offset=offset
-        )
+        data=ClientListOut(clients=[views.client(c) for c in page.items], total=page.total, limit=limit, offset=offset)
     )
 
 
@@ -57,9 +55,7 @@ async def clients_index(
     responses={409: {"model": ErrorEnvelope, "description": "CONFLICT: you already have this slug."}},
 )
 async def clients_create(body: ClientCreateIn, user: CurrentUser, ctx: Context) -> Envelope[ClientOut]:
-    created = await create_client(
-        ctx.database, user.id, name=body.name, slug=body.slug, description=body.description
-    )
+    created = await create_client(ctx.database, user.id, name=body.name, slug=body.slug, description=body.description)
     return Envelope(data=views.client(created))
 
 
@@ -118,9 +114,7 @@ async def files_index(client_id: uuid.UUID, user: CurrentUser, ctx: Context) -> 
 @router.put(
     "/{client_id}/files/{path:path}",
     response_model=Envelope[ContextFileOut],
-    openapi_extra={
-        "requestBody": {"content": {"text/markdown": {"schema": {"type": "string"}}}, "required": True}
-    },
+    openapi_extra={"requestBody": {"content": {"text/markdown": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def files_put(
     client_id: uuid.UUID, path: str, request: Request, user: CurrentUser, ctx: Context
@@ -141,8 +135,6 @@ async def files_get(client_id: uuid.UUID, path: str, user: CurrentUser, ctx: Con
 
 
 @router.delete("/{client_id}/files/{path:path}", response_model=Envelope[DeletedOut])
-async def files_delete(
-    client_id: uuid.UUID, path: str, user: CurrentUser, ctx: Context
-) -> Envelope[DeletedOut]:
+async def files_delete(client_id: uuid.UUID, path: str, user: CurrentUser, ctx: Context) -> Envelope[DeletedOut]:
     await delete_context_file(ctx.database, ctx.store, user.id, client_id, path)
     return Envelope(data=DeletedOut())

@@ -16,9 +16,7 @@ Score = Annotated[int | None, Query(ge=1, le=5)]
 
 
 @router.post("", status_code=201, response_model=Envelope[FeedbackCreatedOut])
-async def feedback_create(
-    body: FeedbackCreateIn, user: CurrentUser, ctx: Context
-) -> Envelope[FeedbackCreatedOut]:
+async def feedback_create(body: FeedbackCreateIn, user: CurrentUser, ctx: Context) -> Envelope[FeedbackCreatedOut]:
     created = await create_feedback(
         ctx.database,
         ctx.events,

@@ -34,9 +34,7 @@ async def outputs_index(
         ctx.database, user.id, skill_name=skill_name, client_id=client_id, limit=limit, offset=offset
     )
     return Envelope(
-        data=OutputListOut(
-            outputs=[views.output(o) for o in page.items], total=page.total, limit=limit, offset=offset
-        )
+        data=OutputListOut(outputs=[views.output(o) for o in page.items], total=page.total, limit=limit, offset=offset)
     )
 
 
@@ -45,9 +43,7 @@ async def outputs_show(output_id: uuid.UUID, user: CurrentUser, ctx: Context) ->
     found = await get_output(ctx.database, user.id, output_id)
     ratings = await list_feedback(ctx.database, user.id, output_id=output_id, limit=100)
     return Envelope(
-        data=OutputDetailOut(
-            **views.output(found).model_dump(), feedback=[views.feedback(f) for f in ratings.items]
-        )
+        data=OutputDetailOut(**views.output(found).model_dump(), feedback=[views.feedback(f) for f in ratings.items])
     )
 
 

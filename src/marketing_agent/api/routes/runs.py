@@ -20,9 +20,7 @@ StatusFilter = Annotated[str | None, Query(pattern="^(queued|running|completed|f
     "",
     status_code=202,
     response_model=Envelope[RunQueuedOut],
-    responses={
-        503: {"model": ErrorEnvelope, "description": "The engine did not accept the run; it is failed."}
-    },
+    responses={503: {"model": ErrorEnvelope, "description": "The engine did not accept the run; it is failed."}},
 )
 async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Envelope[RunQueuedOut]:
     run = await create_run(
@@ -68,9 +66,7 @@ async def runs_index(
         offset=offset,
     )
     return Envelope(
-        data=RunListOut(
-            runs=[views.run_item(r) for r in page.items], total=page.total, limit=limit, offset=offset
-        )
+        data=RunListOut(runs=[views.run_item(r) for r in page.items], total=page.total, limit=limit, offset=offset)
     )
 
 
