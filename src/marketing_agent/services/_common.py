@@ -14,13 +14,14 @@ T = TypeVar("T")
 
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+MAX_OFFSET = 1_000_000_000  # past it, drivers overflow (SQLite INTEGER is 64-bit)
 
 
 def check_page(limit: int, offset: int) -> None:
     if not 1 <= limit <= MAX_PAGE:
         raise ValidationFailed("limit must be between 1 and 100", details=[{"field": "limit"}])
-    if offset < 0:
-        raise ValidationFailed("offset must be 0 or more", details=[{"field": "offset"}])
+    if not 0 <= offset <= MAX_OFFSET:
+        raise ValidationFailed("offset must be between 0 and 1,000,000,000", details=[{"field": "offset"}])
 
 
 async def count(session: AsyncSession, query: Any) -> int:

@@ -9,7 +9,9 @@ from fastapi import Query
 from marketing_agent.api.schemas import ErrorEnvelope
 
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size (1-100).")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+# Bounded so a huge number is a 422, not an integer overflow in the database driver.
+MAX_OFFSET = 1_000_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Items to skip.")]
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorEnvelope, "description": "VALIDATION_ERROR: the body is not valid JSON"},
