@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.routing import Route
 
 from .api import routes
 from .config import EngineConfig
@@ -38,7 +38,8 @@ def create_engine_app(
             await service.stop()
 
     app = Starlette(
-        routes=[*routes, Mount("/v0/gql", app=EngineGraphQL(service)), *extras.routes], lifespan=lifespan
+        routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
+        lifespan=lifespan,
     )
     app.state.engine = service
     return app
