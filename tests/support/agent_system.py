@@ -33,6 +33,7 @@ from marketing_agent.services import (
 )
 from marketing_agent.settings import Settings
 from support.fake_anthropic import FakeAnthropic
+from support.fake_openai import FakeOpenAI
 from support.fake_telegram import FakeTelegram
 from support.function_stack import serve_app, stop_app
 from support.net import free_port
@@ -46,7 +47,7 @@ class AgentSystem:
     settings: Settings
     api: httpx.AsyncClient  # base URL {api}/api/v1, authenticated as the test user
     engine: httpx.AsyncClient  # base URL = the engine's origin
-    llm: FakeAnthropic
+    llm: FakeAnthropic | FakeOpenAI
     telegram: FakeTelegram
     database: Database
     client: inngest.Inngest  # the app's one Inngest client (events out of the API and the functions)
@@ -95,7 +96,16 @@ class AgentSystem:
         return list(reply.json()["data"])
 
 
-def system_settings(tmp_path: Path, database_url: str, llm: FakeAnthropic, telegram: FakeTelegram) -> Settings:
+def llm_settings(llm: FakeAnthropic | FakeOpenAI) -> dict[str, Any]:
+    """The settings that point the real provider SDK at a fake server."""
+    if isinstance(llm, FakeOpenAI):
+        return {"llm_provider": "openai", "openai_api_key": llm.api_key, "openai_base_url": llm.base_url}
+    return {"llm_provider": "anthropic", "anthropic_api_key": llm.api_key, "anthropic_base_url": llm.base_url}
+
+
+def system_settings(
+    tmp_path: Path, database_url: str, llm: FakeAnthropic | FakeOpenAI, telegram: FakeTelegram
+) -> Settings:
     api_port, engine_port = free_port(), free_port()
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
@@ -106,18 +116,18 @@ def system_settings(tmp_path: Path, database_url: str, llm: FakeAnthropic, teleg
         engine_port=engine_port,
         inngest_dev="1",
         inngest_base_url=f"http://127.0.0.1:{engine_port}",
-        llm_provider="anthropic",
-        anthropic_api_key=llm.api_key,
-        anthropic_base_url=llm.base_url,
         llm_timeout_seconds=10,
         telegram_bot_token=TELEGRAM_TOKEN,
         telegram_api_base_url=telegram.origin,
         alert_channels=f"telegram:{ALERT_CHAT}",
+        **llm_settings(llm),
     )
 
 
 @contextlib.asynccontextmanager
-async def agent_system(settings: Settings, llm: FakeAnthropic, telegram: FakeTelegram) -> AsyncIterator[AgentSystem]:
+async def agent_system(
+    settings: Settings, llm: FakeAnthropic | FakeOpenAI, telegram: FakeTelegram
+) -> AsyncIterator[AgentSystem]:
     """Migrate, sync the skills, create a user, start engine and API, sync the app with the engine."""
     assert settings.database_url is not None
     await upgrade_database(settings.database_url)

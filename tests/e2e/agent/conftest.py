@@ -9,6 +9,7 @@ import pytest
 
 from support.agent_system import TELEGRAM_TOKEN, AgentSystem, agent_system, system_settings
 from support.fake_anthropic import FakeAnthropic
+from support.fake_openai import FakeOpenAI
 from support.fake_telegram import FakeTelegram, running_fake_telegram
 
 
@@ -30,6 +31,15 @@ async def system(tmp_path: Path, llm: FakeAnthropic, telegram: FakeTelegram) -> 
     settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
     async with agent_system(settings, llm, telegram) as running:
         yield running
+
+
+@pytest.fixture
+async def system_on_openai(tmp_path: Path, telegram: FakeTelegram) -> AsyncIterator[AgentSystem]:
+    """The system with an OpenAI-compatible LLM (what Ollama, vLLM and llama.cpp servers speak)."""
+    with FakeOpenAI(default_text="# Homepage hero\n\nShip faster with Acme.\n") as llm:
+        settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
+        async with agent_system(settings, llm, telegram) as running:
+            yield running
 
 
 @pytest.fixture

@@ -50,6 +50,10 @@ async def test_run_completes_on_postgresql(system_on_postgres: AgentSystem) -> N
     await _happy_path(system_on_postgres)
 
 
+async def test_run_completes_through_an_openai_compatible_server(system_on_openai: AgentSystem) -> None:
+    await _happy_path(system_on_openai)
+
+
 def _step(run: dict[str, Any], name: str) -> dict[str, Any]:
     [step] = [s for s in run["steps"] if s["name"] == name]
     return step

@@ -250,3 +250,18 @@ async def test_a_channel_failing_for_good_does_not_stop_the_others(world: World)
     assert world.email.sent == []
     [(_, address)] = world.webhook.sent
     assert address.secret == "k"
+
+
+async def test_retry_after_from_the_provider_is_honoured(world: World) -> None:
+    world.executor.script = [LLMRateLimited("429 wait", status=429, retry_after_seconds=1), OUTCOME]
+    run_id = await world.start_run()
+    [fn_run] = await world.stack.wait_for_runs("skill-execute")
+    assert fn_run["status"] == "COMPLETED"
+    assert len(world.executor.calls) == 2
+    errors = [a for a in fn_run["attempts"] if a["outcome"] == "error"]
+    assert len(errors) == 1
+    retried = [a for a in fn_run["attempts"] if a["started_at"] > errors[0]["ended_at"]]
+    # The next attempt waited at least the second the provider asked for (the fast schedule is 0.1 s).
+    assert min(a["started_at"] for a in retried) - errors[0]["ended_at"] >= 900
+    run = await get_skill_run(world.db, uuid.UUID(run_id))
+    assert run.status.value == "completed"
