@@ -131,10 +131,8 @@ def fuzz_event_api(url: str, examples: int, seed: int) -> dict[int, int]:
     seen: dict[int, int] = {}
     with httpx.Client(timeout=30) as http:
         for _ in range(examples):
-            if rng.random() < 0.2:
-                body = rng.randbytes(rng.randrange(1, 200))
-            else:
-                body = json.dumps(random_json(rng)).encode()
+            raw = rng.random() < 0.2
+            body = rng.randbytes(rng.randrange(1, 200)) if raw else json.dumps(random_json(rng)).encode()
             for path in ("/e/any", "/fn/register"):
                 reply = http.post(url + path, content=body, headers={"content-type": "application/json"})
                 assert reply.status_code < 500, f"{path} {body[:200]!r}: {reply.status_code} {reply.text[:300]}"
