@@ -14,6 +14,7 @@ from marketing_agent.api.schemas import (
     ChannelListOut,
     DeletedOut,
     Envelope,
+    ErrorEnvelope,
 )
 from marketing_agent.services import add_channel, delete_channel, list_user_channels
 
@@ -26,7 +27,12 @@ async def channels_index(user: CurrentUser, ctx: Context) -> Envelope[ChannelLis
     return Envelope(data=ChannelListOut(channels=[views.channel(c) for c in channels], total=len(channels)))
 
 
-@router.post("", status_code=201, response_model=Envelope[ChannelCreatedOut])
+@router.post(
+    "",
+    status_code=201,
+    response_model=Envelope[ChannelCreatedOut],
+    responses={409: {"model": ErrorEnvelope, "description": "CONFLICT: this channel is already registered."}},
+)
 async def channels_create(body: ChannelCreateIn, user: CurrentUser, ctx: Context) -> Envelope[ChannelCreatedOut]:
     secret = body.secret
     if body.channel == "webhook" and secret is None:
