@@ -77,7 +77,9 @@ class AppClient:
 
     async def start(self) -> None:
         if self._session is None:
-            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
+            # Idle connections are dropped before the app server drops them (uvicorn: 5 s), otherwise a call
+            # after a 5 s sleep can reuse a socket the app is closing and fail with a connection reset.
+            connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=3)
             self._session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
 
     async def close(self) -> None:
