@@ -21,6 +21,7 @@ from marketing_agent.functions.events import SKILL_EXECUTE_COMPLETED, SKILL_EXEC
 
 FUNCTION_ID = "notify-completion"
 RETRIES = 3
+ORIGIN_STEP_ID = "notify-telegram-origin"
 
 
 def channel_step_id(target: ChannelTarget) -> str:
@@ -76,17 +77,25 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
         targets = [ChannelTarget(**raw) for raw in await ctx.step.run("get-user-channels", channels_step)]
 
         from_bot = notice.telegram_chat_id is not None and notice.telegram_message_id is not None
+        result: dict[str, Any] = {"runId": run_id, "status": notice.status, "fromBot": from_bot}
         if from_bot:
-            # The chat that asked sees its "working on it" message turn into the result.
-            await ctx.step.run("notify-telegram-origin", notifications.edit_telegram_origin, notice)
-            targets = [t for t in targets if not (t.channel == "telegram" and t.label == origin_label(notice))]
+            # The chat that asked sees its "working on it" message turn into the result, and gets no
+            # second message through its channel row.
+            origin = ChannelTarget(id="origin", channel="telegram", label=origin_label(notice))
+            targets = [t for t in targets if not (t.channel == "telegram" and t.label == origin.label)]
+
+            async def edit(_: ChannelTarget) -> None:
+                await notifications.edit_telegram_origin(notice)
+
+            edited = await send_each(ctx, [origin], lambda _: ORIGIN_STEP_ID, edit)
+            result["origin"] = edited.to_json()
 
         async def send(target: ChannelTarget) -> None:
             await notifications.send_run_notice(notice, target)
 
         deliveries = await send_each(ctx, targets, channel_step_id, send)
         ctx.logger.info("run %s: notified %s", run_id, ", ".join(deliveries.sent) or "no channel")
-        return {"runId": run_id, "status": notice.status, "fromBot": from_bot, **deliveries.to_json()}
+        return {**result, **deliveries.to_json()}
 
     return notify_completion
 

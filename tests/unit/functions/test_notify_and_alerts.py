@@ -152,3 +152,14 @@ def test_cancelled_runs_are_not_notified(harness: Harness) -> None:
     result = harness.trigger("notify-completion", "skill.execute.failed", {"runId": "r1", "error": "x"})
     assert result.output == {"runId": "r1", "status": "cancelled", "notified": []}
     assert harness.notifications.sent == []
+
+
+def test_a_refused_origin_edit_does_not_stop_the_other_channels(harness: Harness) -> None:
+    completed_run(harness, telegram_chat_id="42", telegram_message_id=7)
+    harness.services.channels["u1"] = [SLACK]
+    harness.notifications.failures["telegram-origin"] = [rejected("bot was blocked by the user")]
+    result = harness.trigger(
+        "notify-completion", "skill.execute.completed", {"runId": "r1", "outputId": "o1", "s3Key": "k"}
+    )
+    assert result.output["origin"]["rejected"] == {"telegram:42": "bot was blocked by the user"}
+    assert result.output["sent"] == ["slack:hooks.example"]
