@@ -21,7 +21,7 @@ from typing import Annotated, Any, NoReturn, TypeVar
 import httpx
 import typer
 import uvicorn
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
@@ -151,6 +151,10 @@ async def _ensure_local_user(settings: Settings) -> str | None:
         await database.dispose()
 
 
+def _is_set(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value().strip())
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signals to us: several run in one process and all must stop together."""
 
@@ -189,20 +193,41 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
     also the engine and, when TELEGRAM_BOT_TOKEN is set, the bot — all in this one process."""
     from marketing_agent.api import create_api_app
     from marketing_agent.functions import FunctionsMount, close_inngest_client
-    from marketing_agent.services import InngestEventSender, make_inngest_client
+    from marketing_agent.services import Database, InngestEventSender, make_inngest_client
+    from marketing_agent.storage import open_object_store
 
+    # Everything that can refuse the configuration comes first, before anything is opened.
+    engine = _engine_app(settings) if with_everything else None
+    store = open_object_store(settings)
     client = make_inngest_client(settings)
     functions = FunctionsMount(client=client)
-    api = create_api_app(settings, event_sender=InngestEventSender(client), mount_functions=functions)
+    database = Database(settings.resolved_database_url)
+    events = InngestEventSender(client)
+    routers: list[Any] = []
+    webhook_bot: Any = None
+    if not with_everything and _is_set(settings.telegram_bot_token) and _is_set(settings.telegram_webhook_secret):
+        # Webhook mode (API replicas): Telegram posts updates to POST /api/v1/webhooks/telegram.
+        from marketing_agent.bot import BotService, create_telegram_webhook_router
+        from marketing_agent.bot.services_backend import ServicesBotBackend
+
+        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events))
+        routers.append(create_telegram_webhook_router(webhook_bot))
+    api = create_api_app(
+        settings,
+        database=database,
+        store=store,
+        event_sender=events,
+        mount_functions=functions,
+        extra_routers=routers,
+    )
     servers = [_Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))]
     stop = asyncio.Event()
     extra: list[Coroutine[Any, Any, None]] = []
-    if with_everything:
-        engine = _engine_app(settings)
+    if engine is not None:
         servers.append(
             _Server(uvicorn.Config(engine, host=settings.engine_host, port=settings.engine_port, log_level="info"))
         )
-        if settings.telegram_bot_token is not None and settings.telegram_bot_token.get_secret_value():
+        if _is_set(settings.telegram_bot_token):
             from marketing_agent.bot.cli import run_bot
 
             extra.append(run_bot(settings, stop=stop))
@@ -219,8 +244,11 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
     try:
         results = await asyncio.gather(*(s.serve() for s in servers), *extra, return_exceptions=True)
     finally:
+        if webhook_bot is not None:
+            await webhook_bot.stop()
         await functions.aclose()
         await close_inngest_client(client)
+        await database.dispose()
     for result in results:
         if isinstance(result, BaseException):
             raise result
