@@ -115,23 +115,29 @@ def build_function_deps(
     *,
     database: Database,
     store: ObjectStore,
+    notifiers: NotifierRegistry,
     provider: LLMProvider | None = None,
     catalog: SkillCatalog | None = None,
-    notifiers: NotifierRegistry | None = None,
     telegram_origin_editor: TelegramOriginEditor | None = None,
 ) -> FunctionDeps:
-    """Everything the functions need, from the parts the process already opened."""
+    """Everything the functions need, from the parts the process already opened (and closes).
+
+    ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
+    close ``deps.execute`` then). Runs from the Telegram bot get their message edited by the bot's
+    ``origin_editor`` when ``TELEGRAM_BOT_TOKEN`` is set.
+    """
     if telegram_origin_editor is None and settings.telegram_bot_token is not None:
         from marketing_agent.bot import origin_editor
 
         telegram_origin_editor = origin_editor(settings)
-    registry = notifiers or build_notifiers(settings)
     return FunctionDeps(
         settings=settings,
         services=DatabaseRunServices(database, settings),
         store=store,
         execute=CatalogSkillExecutor(settings, store, provider=provider, catalog=catalog),
-        notifications=ChannelNotifications(settings, database, registry, telegram_origin_editor=telegram_origin_editor),
+        notifications=ChannelNotifications(
+            settings, database, notifiers, telegram_origin_editor=telegram_origin_editor
+        ),
     )
 
 
