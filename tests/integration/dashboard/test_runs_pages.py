@@ -44,17 +44,18 @@ async def test_list_and_detail_agree_on_every_status(stack: DashStack) -> None:
 
 async def test_failed_run_shows_attempts_error_stack_and_logs(stack: DashStack) -> None:
     bad = await stack.start("demo/fail", {}, ("FAILED",))
+    context = f"run page data: steps={bad['steps']} calls={bad['calls']}"
     [step] = bad["steps"]
     assert step["name"] == "boom"
     assert step["status"] == "failed"
-    assert [a["attempt"] for a in step["attempt_list"]] == [0, 1]
+    assert [a["attempt"] for a in step["attempt_list"]] == [0, 1], context
     first = step["attempt_list"][0]
     assert first["outcome"] == "error"
     assert first["error"]["name"] == "ValueError"
     assert "the widget broke" in first["error"]["stack"]
     assert bad["error"]["message"] == "the widget broke"
     assert bad["waterfall"]["rows"][1]["label"] == "boom"
-    assert len(bad["waterfall"]["rows"][1]["segments"]) == 2
+    assert len(bad["waterfall"]["rows"][1]["segments"]) == 2, context
 
     # Log lines are shipped after each attempt, in the background: poll until both attempts' lines are in.
     deadline = time.monotonic() + 10
