@@ -36,6 +36,8 @@ async def test_send_invoke_cancel_rerun_and_sync(sqlite_stack: DashStack) -> Non
     assert flash(location)["flash"] == "Cancelled"
     detail = await stack.wait_status(run["id"], ("CANCELLED",))
     assert detail["active"] is False
+    page = (await stack.http.get(f"{stack.engine_url}/runs/{run['id']}")).text
+    assert 'id="run-reason">cancelled by API<' in page
     rows = (await stack.http.get(f"{stack.engine_url}/runs", headers={"accept": "application/json"})).json()
     assert {r["id"]: r["status"] for r in rows["runs"]}[run["id"]] == "CANCELLED"
     assert flash(await post_form(stack, f"/runs/{run['id']}/cancel", {}))["flash"] == "The run had already ended"
