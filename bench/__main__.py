@@ -13,6 +13,7 @@ import json
 import logging
 import platform
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -150,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, help="B1 runs (default 1,000; 200 with --quick)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs, databases)")
     args = parser.parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so every child process (engine, apps, workers) is stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     selected = {name.strip().upper() for name in args.only.split(",") if name.strip()}
     unknown = selected - {"B1", "B2", "B3", "B4"}

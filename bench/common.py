@@ -55,9 +55,7 @@ def wait_for_port(port: int, timeout: float = 60.0, proc: subprocess.Popen[bytes
 
 def python_env(**extra: str) -> dict[str, str]:
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), str(ROOT / "src"), env.get("PYTHONPATH", "")])
-    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), str(ROOT / "src"), env.get("PYTHONPATH", "")]))
     env.update(extra)
     return env
 
@@ -68,9 +66,7 @@ def process(
 ) -> Iterator[subprocess.Popen[bytes]]:
     """A child process (its output to ``log``), stopped with SIGTERM then SIGKILL on exit."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(
-            [sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT
-        )
+        proc = subprocess.Popen([sys.executable, *args], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         if port is not None:
             wait_for_port(port, proc=proc)
@@ -167,6 +163,5 @@ def rate(count: int, seconds: float) -> float:
 
 def as_jsonable(rows: Sequence[Measurement]) -> list[dict[str, Any]]:
     return [
-        {"bench": r.bench, "system": r.system, "variant": r.variant, "metrics": r.metrics, "note": r.note}
-        for r in rows
+        {"bench": r.bench, "system": r.system, "variant": r.variant, "metrics": r.metrics, "note": r.note} for r in rows
     ]

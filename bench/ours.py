@@ -17,6 +17,8 @@ from bench.common import free_port, peak_rss_mib, process, python_env, rss_mib
 from bench.inngest_app import EVENT_NAME
 
 EVENT_BATCH = 100
+#: Extra uvicorn options for the app (experiments).
+APP_EXTRA: list[str] = []
 
 
 @dataclass
@@ -111,11 +113,10 @@ async def engine_stack(
         "--log-level",
         "warning",
         "--no-access-log",
+        *APP_EXTRA,
     ]
     with (
-        process(
-            [*engine_args, "--concurrency", str(concurrency)], env, work / "engine.log", engine_port
-        ) as engine,
+        process([*engine_args, "--concurrency", str(concurrency)], env, work / "engine.log", engine_port) as engine,
         process(app_args, env, work / "app.log", app_port) as app,
     ):
         timeout = aiohttp.ClientTimeout(total=600)
@@ -152,9 +153,7 @@ def handoffs(starts: dict[str, float], rows: list[tuple[str, int, float]]) -> di
         steps = by_run.get(run_id, {})
         if 0 in steps:
             first.append(steps[0] - submitted)
-        between.extend(
-            steps[i + 1] - steps[i] for i in range(workload.STEPS - 1) if i in steps and i + 1 in steps
-        )
+        between.extend(steps[i + 1] - steps[i] for i in range(workload.STEPS - 1) if i in steps and i + 1 in steps)
     return {"first_step": first, "next_step": between}
 
 
@@ -182,9 +181,7 @@ async def latency(work: Path, database_url: str, runs: int) -> dict[str, Any]:
         return {"starts": starts, "rows": workload.trace_rows(stack.app_db)}
 
 
-async def concurrency(
-    work: Path, database_url: str, runs: int, llm_delay: float, slots: int
-) -> dict[str, Any]:
+async def concurrency(work: Path, database_url: str, runs: int, llm_delay: float, slots: int) -> dict[str, Any]:
     """``runs`` runs at once whose LLM step waits ``llm_delay`` s: wall time to finish all, peak memory."""
     async with engine_stack(work, database_url, llm_delay=llm_delay, concurrency=slots) as stack:
         await stack.send(["warm"])

@@ -59,9 +59,7 @@ def chart(rows: Sequence[Measurement], path: Path) -> Path | None:
         return None
     labels = [f"{r.system}\n{r.variant.split(',')[0]}" for r in b1]
     values = [r.metrics["runs_per_s"] for r in b1]
-    colors = [
-        "#2b6cb0" if r.system == "ours" else "#a0aec0" if r.system == "ceiling" else "#ed8936" for r in b1
-    ]
+    colors = ["#2b6cb0" if r.system == "ours" else "#a0aec0" if r.system == "ceiling" else "#ed8936" for r in b1]
     fig, ax = plt.subplots(figsize=(9, 4.5))
     bars = ax.bar(labels, values, color=colors)
     ax.bar_label(bars, fmt="%.0f")

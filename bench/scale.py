@@ -91,16 +91,13 @@ def _history(count: int) -> Iterator[tuple[list[tuple[Any, ...]], ...]]:
                         None,
                     )
                 )
-            attempts.append(
-                (_ulid(at + 29), run_id, "step", None, 0, at + 28, at + 30, 200, "completed", None)
-            )
+            attempts.append((_ulid(at + 29), run_id, "step", None, 0, at + 28, at + 30, 200, "completed", None))
         yield events, runs, steps, attempts
 
 
 _COLUMNS = {
     "events": "id, name, payload, user_id, ts, received_at, duplicate",
-    "runs": "id, function_id, app_id, event_id, events, status, output, queued_at, started_at, ended_at, "
-    "step_count",
+    "runs": "id, function_id, app_id, event_id, events, status, output, queued_at, started_at, ended_at, step_count",
     "steps": "run_id, step_id, seq, name, op, status, memo, has_memo, opts, attempts, started_at, ended_at",
     "attempts": "id, run_id, target, step_name, attempt, started_at, ended_at, status_code, outcome, error",
 }
@@ -156,9 +153,7 @@ async def scale(work: Path, database_url: str, count: int) -> dict[str, Any]:
         async with stack.http.get(f"{stack.engine_url}/v1/runs?limit=50&cursor=") as reply:
             listed = (await reply.json())["data"]
         run_ids = [r["id"] for r in listed]
-        list_times = [
-            await _timed_get(stack.http, f"{stack.engine_url}/v1/runs?limit=50") for _ in range(SAMPLES)
-        ]
+        list_times = [await _timed_get(stack.http, f"{stack.engine_url}/v1/runs?limit=50") for _ in range(SAMPLES)]
         filtered = [
             await _timed_get(
                 stack.http,
@@ -170,9 +165,7 @@ async def scale(work: Path, database_url: str, count: int) -> dict[str, Any]:
             await _timed_get(stack.http, f"{stack.engine_url}/v1/runs/{run_ids[i % len(run_ids)]}")
             for i in range(SAMPLES)
         ]
-        event_times = [
-            await _timed_get(stack.http, f"{stack.engine_url}/v1/events?limit=50") for _ in range(SAMPLES)
-        ]
+        event_times = [await _timed_get(stack.http, f"{stack.engine_url}/v1/events?limit=50") for _ in range(SAMPLES)]
         first_step: list[float] = []
         for i in range(SAMPLES):
             run_id = f"new-{i}"

@@ -111,9 +111,7 @@ def step(index: int, run_id: str, previous: Any = None) -> Any:
     if index == 6:
         conn.execute("UPDATE runs SET status = 'completed', updated = ? WHERE id = ?", (time.time(), run_id))
         return True
-    conn.execute(
-        "INSERT OR REPLACE INTO events VALUES (?, 'skill/execute.completed', ?)", (f"{run_id}-c", run_id)
-    )
+    conn.execute("INSERT OR REPLACE INTO events VALUES (?, 'skill/execute.completed', ?)", (f"{run_id}-c", run_id))
     return {"success": True, "runId": run_id}
 
 
