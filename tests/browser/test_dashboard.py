@@ -43,6 +43,10 @@ async def test_failing_run_shows_attempts_and_error(stack: DashStack, page: Page
     await expect(step.locator("tr.attempt").first).to_contain_text("the widget broke")
     await expect(step.locator(".logs")).to_contain_text("about to break, attempt 1", timeout=10_000)
     await screenshot(page, "failed-run")
+    await page.click("nav >> text=Overview")
+    await expect(page.locator("#failure-rate")).to_contain_text("100.0 %")
+    await expect(page.locator(f'a[href="/runs/{run_id}"]')).to_be_visible()
+    await screenshot(page, "overview")
 
 
 async def test_send_event_from_the_form_starts_a_run(stack: DashStack, page: Page) -> None:
@@ -60,6 +64,11 @@ async def test_send_event_from_the_form_starts_a_run(stack: DashStack, page: Pag
     await expect(page.locator("#run-status .badge")).to_have_text("completed", timeout=15_000)
     await expect(page.locator("#run-output")).to_contain_text("hello from the browser")
     await screenshot(page, "sent-event-run")
+    await page.goto(f"{stack.engine_url}/events")
+    await screenshot(page, "events")
+    await page.goto(f"{stack.engine_url}/functions/{stack.fn('explode')}")
+    await expect(page.locator("h1")).to_contain_text("explode")
+    await screenshot(page, "function")
 
 
 async def test_cancel_a_sleeping_run(stack: DashStack, page: Page) -> None:
