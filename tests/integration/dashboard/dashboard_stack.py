@@ -43,7 +43,12 @@ def build_functions(client: inngest.Inngest) -> list[inngest.Function[Any]]:
 
         return await ctx.step.run("greet", greet)
 
-    @client.create_function(fn_id="explode", trigger=inngest.TriggerEvent(event="demo/fail"), retries=1)
+    @client.create_function(
+        fn_id="explode",
+        trigger=inngest.TriggerEvent(event="demo/fail"),
+        retries=1,
+        rate_limit=inngest.RateLimit(limit=1000, period=datetime.timedelta(minutes=1)),  # shown as flow control
+    )
     async def explode(ctx: inngest.Context) -> None:
         async def boom() -> None:
             demo_log.warning("about to break, attempt %s", ctx.attempt)

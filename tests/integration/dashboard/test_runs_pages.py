@@ -108,6 +108,7 @@ async def test_other_pages_render(sqlite_stack: DashStack) -> None:
     assert fns[stack.fn("hello")]["triggers"] == [{"event": "demo/hello"}]
     detail = await page_json(stack, f"/functions/{stack.fn('explode')}")
     assert detail["retries"] == 1
+    assert detail["flow"]["rateLimit"]["limit"] == 1000
     events = (await page_json(stack, "/events", name="demo/hello"))["events"]
     assert [e["id"] for e in events] == [event_id]
     assert events[0]["runs"][0]["function_id"] == stack.fn("hello")
