@@ -96,6 +96,7 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
 
 def _setup_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines bury the URLs
 
 
 # --- database and app preparation ---------------------------------------------------------------------
