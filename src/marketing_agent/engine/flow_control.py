@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], int]
 
+#: Every this many gated run starts, a process drops flow-control state that no longer matters.
+PRUNE_EVERY = 1000
+
 
 def system_clock() -> int:
     return int(time.time() * 1000)
@@ -44,6 +47,7 @@ class FlowControl:
         self._db: FlowStore | None = None
         self._timers: Timers | None = None
         self._concurrency: Concurrency | None = None
+        self._admits = 0
 
     def bind(self, runtime: Runtime) -> None:
         """Called once by the runtime that owns the gates (it gives the store and the run lifecycle)."""
@@ -63,6 +67,9 @@ class FlowControl:
         cfg = fn.config
         if not _has_start_controls(cfg):
             return START
+        self._admits += 1
+        if self._admits % PRUNE_EVERY == 0:
+            await self.db.prune(tx, now)
         assert self._timers is not None
         event_id = str(event.get("id") or "")
         batch = cfg.get("batchEvents")

@@ -94,6 +94,14 @@ class FlowStore:
         )  # fmt: skip
         return row is not None
 
+    async def prune(self, tx: Conn, now: int) -> None:
+        """Drop state that no longer changes any decision: arrival times in the past (a missing row
+        behaves the same), expired idempotency keys, slots and waiters whose queue item is gone."""
+        await tx.execute("DELETE FROM flow_gcra WHERE tat < ?", now)
+        await tx.execute("DELETE FROM flow_idempotency WHERE expires_at <= ?", now)
+        await tx.execute("DELETE FROM flow_slots WHERE item_id NOT IN (SELECT id FROM queue)")
+        await tx.execute("DELETE FROM flow_waiters WHERE item_id NOT IN (SELECT id FROM queue)")
+
     # ---- idempotency, singleton, skipped runs -------------------------------------------------------
 
     async def idempotency_claim(self, tx: Conn, fn_id: str, key: str, event_id: str, now: int, ttl: int) -> bool:

@@ -43,3 +43,17 @@ async def test_first_start_is_due_now_and_executed_inline(flow: Flow) -> None:
     second = await flow.send(fn, at=T0 + 1)
     assert len(first) == 1
     assert second == []
+
+
+async def test_pruning_past_arrival_times_changes_no_decision(flow: Flow) -> None:
+    fn = await flow.register("thr", throttle={"limit": 1, "period": "10s", "burst": 0})
+    await flow.send(fn, at=T0)
+    await flow.send(fn, at=T0)  # reserves T0 + 10 s; the key's arrival time is now T0 + 20 s
+    async with flow.store.transaction() as tx:
+        await flow.gate.db.prune(tx, T0 + 19_999)
+        assert await tx.fetchrow("SELECT tat FROM flow_gcra") is not None  # still ahead: kept
+        await flow.gate.db.prune(tx, T0 + 20_001)
+        assert await tx.fetchrow("SELECT tat FROM flow_gcra") is None
+    await flow.send(fn, at=T0 + 20_001)
+    await flow.send(fn, at=T0 + 20_001)
+    assert [r["start_at"] - T0 for r in await flow.runs(fn)] == [0, 10_000, 20_001, 30_001]
