@@ -3,9 +3,9 @@ retention deletes and a bulk insert for benchmarks.
 
 ``store.py`` owns the engine's schema and every statement of the execution path; this module only adds
 queries that the execution path never runs, through the same connections (``Store._read`` /
-``Store.transaction``) and the same ``?`` placeholders. Its one table, ``step_logs``, is created by
-:func:`ensure_schema` (``IF NOT EXISTS``, under an advisory lock on PostgreSQL) so that it never competes with
-the numbered migrations of ``store.py``.
+``Store.transaction``) and the same ``?`` placeholders. Its one table, ``step_logs``, and its read-side
+indexes (named ``dash_*``) are created by :func:`ensure_schema` (``IF NOT EXISTS``, under an advisory lock on
+PostgreSQL) so that they never compete with the numbered migrations of ``store.py``.
 
 Statuses: the store keeps QUEUED / RUNNING / COMPLETED / FAILED / CANCELLED (and SKIPPED when flow control
 records a skipped run). The dashboard also shows WAITING: a RUNNING run whose only pending work is a sleep,
@@ -67,10 +67,10 @@ async def ensure_schema(store: Store) -> None:
             " step TEXT NOT NULL, attempt INTEGER NOT NULL, ts BIGINT NOT NULL, level TEXT NOT NULL,"
             " logger TEXT NOT NULL, message TEXT NOT NULL)"
         )
-        await tx.execute("CREATE INDEX IF NOT EXISTS step_logs_run ON step_logs (run_id, id)")
+        await tx.execute("CREATE INDEX IF NOT EXISTS dash_step_logs_run ON step_logs (run_id, id)")
         # The run page lists a run's invoked children and reruns; without these it scans every run.
-        await tx.execute("CREATE INDEX IF NOT EXISTS runs_parent ON runs (parent_run_id)")
-        await tx.execute("CREATE INDEX IF NOT EXISTS runs_rerun_of ON runs (rerun_of)")
+        await tx.execute("CREATE INDEX IF NOT EXISTS dash_runs_parent ON runs (parent_run_id)")
+        await tx.execute("CREATE INDEX IF NOT EXISTS dash_runs_rerun_of ON runs (rerun_of)")
 
 
 # ---- runs ----------------------------------------------------------------------------------------------
