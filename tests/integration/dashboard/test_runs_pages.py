@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
-from integration.dashboard.dashboard_stack import DashStack
+from integration.dashboard.dashboard_stack import DashStack, dashboard_stack
 
 JSON = {"accept": "application/json"}
 
@@ -119,3 +120,23 @@ async def test_other_pages_render(sqlite_stack: DashStack) -> None:
         assert "content-security-policy" in reply.headers
     missing = await stack.http.get(f"{stack.engine_url}/runs/01NOSUCHRUN0000000000000000")
     assert missing.status_code == 404
+
+
+async def test_a_pending_retry_shows_when_it_is_scheduled(tmp_path: Path) -> None:
+    async with dashboard_stack(tmp_path, backoff_table=(3600.0,)) as stack:
+        event_id = await stack.send("demo/fail", {})
+        [run] = await stack.runs_of_event(event_id)
+        deadline = time.monotonic() + 20
+        while True:
+            detail = await page_json(stack, f"/runs/{run['id']}")
+            if detail["steps"] and detail["steps"][0]["status"] == "retrying":
+                break
+            assert time.monotonic() < deadline, detail
+            await asyncio.sleep(0.05)
+        assert detail["status"] == "RUNNING"
+        [step] = detail["steps"]
+        first_end = step["attempt_list"][0]["ended_at"]
+        assert step["next_attempt"]["attempt"] == 1
+        assert step["next_attempt"]["available_at"] == first_end + 3_600_000
+        html = (await stack.http.get(f"{stack.engine_url}/runs/{run['id']}")).text
+        assert "Retry 2 scheduled for" in html
