@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 import sys
 import time
@@ -440,6 +441,59 @@ def clients_upload(
 _FINAL = {"completed", "failed", "cancelled"}
 
 
+class _StepWatcher:
+    """Reads the function run's steps from the engine (``GET /v1/runs/{id}``) to show them as they finish.
+
+    Best effort: an engine that is elsewhere, protected or down only means no step lines.
+    """
+
+    def __init__(self, engine_url: str) -> None:
+        token = os.environ.get("ENGINE_DASHBOARD_TOKEN")
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=engine_url.rstrip("/"), headers=headers, timeout=5.0)
+        self.seen: dict[str, tuple[str, int]] = {}
+        self.enabled = True
+
+    def new_lines(self, engine_run_id: str | None) -> list[str]:
+        if not engine_run_id or not self.enabled:
+            return []
+        try:
+            response = self.http.get(f"/v1/runs/{engine_run_id}")
+            steps = response.json()["data"]["steps"] if response.status_code == 200 else []
+        except (httpx.HTTPError, ValueError, KeyError, TypeError):
+            self.enabled = False
+            return []
+        lines = []
+        for step in steps:
+            name = str(step.get("name") or step.get("step_id"))
+            state = (str(step.get("status")), int(step.get("attempts") or 0))
+            if self.seen.get(name) != state:
+                self.seen[name] = state
+                retry = f" (attempt {state[1]})" if state[1] > 1 else ""
+                lines.append(f"step {name}: {state[0]}{retry}")
+        return lines
+
+
+def _follow(api: ApiClient, run_id: str, skill: str, status: str, poll: float, steps: _StepWatcher) -> Any:
+    """Poll the run until it finishes, printing status changes and engine steps; the final run."""
+    started = time.monotonic()
+    with console.status(f"{skill}: {status}") as spinner:
+        while True:
+            run = api.call("GET", f"/runs/{run_id}")
+            elapsed = time.monotonic() - started
+            for line in steps.new_lines(run.get("engineRunId")):
+                console.print(f"{elapsed:6.1f}s    {line}", markup=False)
+            if run["status"] != status:
+                status = run["status"]
+                console.print(f"{elapsed:6.1f}s  {status}", markup=False)
+            spinner.update(f"{skill}: {status} ({elapsed:.0f}s)")
+            if status in _FINAL:
+                for line in steps.new_lines(run.get("engineRunId")):
+                    console.print(f"{elapsed:6.1f}s    {line}", markup=False)
+                return run
+            time.sleep(poll)
+
+
 @app.command("run")
 def run_command(
     skill: Annotated[str, typer.Argument(help="Skill name, e.g. copywriting.")],
@@ -451,8 +505,11 @@ def run_command(
     poll: Annotated[float, typer.Option("--poll", min=0.1, help="Seconds between status checks.")] = 1.0,
     api_url: ApiUrl = None,
     api_key: ApiKey = None,
+    engine_url: Annotated[
+        str | None, typer.Option("--engine-url", help="Engine to read the steps from (default: INNGEST_BASE_URL).")
+    ] = None,
 ) -> None:
-    """Run a skill through the API; with --follow, wait for it and print the output."""
+    """Run a skill through the API; with --follow, show its status and steps live and print the output."""
     body: dict[str, Any] = {"skillName": skill, "message": message}
     if options is not None:
         try:
@@ -469,18 +526,8 @@ def run_command(
     console.print(f"run {run_id} queued", markup=False)
     if not follow:
         return
-    status = queued["status"]
-    started = time.monotonic()
-    with console.status(f"{skill}: {status}") as spinner:
-        while True:
-            run = api.call("GET", f"/runs/{run_id}")
-            if run["status"] != status:
-                status = run["status"]
-                console.print(f"{time.monotonic() - started:6.1f}s  {status}", markup=False)
-            spinner.update(f"{skill}: {status} ({time.monotonic() - started:.0f}s)")
-            if status in _FINAL:
-                break
-            time.sleep(poll)
+    run = _follow(api, run_id, skill, queued["status"], poll, _StepWatcher(engine_url or _settings().engine_url))
+    status = run["status"]
     if status != "completed":
         err_console.print(f"run {status}: {run.get('errorMessage') or ''}", markup=False)
         raise typer.Exit(code=1)

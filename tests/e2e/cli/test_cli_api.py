@@ -172,6 +172,16 @@ def test_up_creates_a_local_user_once(sqlite_env: dict[str, str], tmp_path: Path
                 time.sleep(0.3)
             assert run["status"] == "failed", run
             assert run["errorMessage"]
+        # The CLI follows a run live, with the function run's steps read from the engine.
+        follow_env = {
+            **sqlite_env,
+            "MARKETING_AGENT_API_URL": f"http://127.0.0.1:{port}",
+            "MARKETING_AGENT_API_KEY": key,
+        }
+        followed = cli(follow_env, "run", "copywriting", "Hi", "--follow", "--poll", "0.3", check=False)
+        assert followed.returncode == 1, followed.stderr
+        assert "step " in followed.stdout
+        assert "failed" in followed.stdout
     finally:
         _stop(proc)
     assert "Created a local user" not in second_log.read_text()
