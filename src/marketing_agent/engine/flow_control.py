@@ -121,8 +121,10 @@ class FlowControl:
             tat = await self.db.gcra_reserve(tx, "throttle", fn.id, key, now, g.emission)
             start = g.start_at(tat, now)
         prio = priority_seconds((cfg.get("priority") or {}).get("run"), event)
-        # Priority shifts the run's place in the queue (and in concurrency waits) by that many seconds.
-        start -= prio * 1000
+        # Priority shifts the run's place in the queue (and in concurrency waits) by that many seconds;
+        # it never moves a run ahead of its throttle slot (priority adds no capacity).
+        if not (throttle and prio > 0):
+            start -= prio * 1000
         timeout = duration_ms((cfg.get("timeouts") or {}).get("start"))
         if timeout is not None and start > now + timeout:
             start = now + timeout + 1  # it cannot start in time: claim it at the deadline, which cancels it

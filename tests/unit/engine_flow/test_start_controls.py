@@ -107,3 +107,12 @@ async def _call_item(flow: Flow, run_id: str) -> QueueItem:
         )
     assert row is not None
     return QueueItem(row["id"], row["run_id"], row["kind"], row["target"], 0, int(row["available_at"]))
+
+
+async def test_priority_never_moves_a_run_ahead_of_its_throttle_slot(flow: Flow) -> None:
+    fn = await flow.register(
+        "prio", throttle={"limit": 1, "period": "10s", "burst": 0}, priority={"run": "event.data.p"}
+    )
+    for p in (0, 600, -5):
+        await flow.send(fn, {"p": p}, at=T0)
+    assert [r["start_at"] - T0 for r in await flow.runs(fn)] == [0, 10_000, 25_000]
