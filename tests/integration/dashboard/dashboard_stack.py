@@ -1,7 +1,8 @@
 """A real engine and a tiny real Inngest SDK app, both on uvicorn, for the dashboard's tests.
 
-The app has three functions: ``hello`` (one step that logs and returns), ``explode`` (a step that logs and
-raises; one retry, so two attempts) and ``sleepy`` (sleeps an hour: stays WAITING until cancelled). Its client
+The app has four functions: ``hello`` (one step that logs and returns), ``explode`` (a step that logs and
+raises; one retry, so two attempts), ``sleepy`` (sleeps an hour: stays WAITING until cancelled) and
+``approval`` (waits for a ``demo/approve`` event). Its client
 carries :class:`StepLogMiddleware`, so step log lines reach the engine as they would in production.
 """
 
@@ -61,7 +62,14 @@ def build_functions(client: inngest.Inngest) -> list[inngest.Function[Any]]:
         await ctx.step.sleep("nap", datetime.timedelta(hours=1))
         return "woke"
 
-    return [hello, explode, sleepy]
+    @client.create_function(fn_id="approval", trigger=inngest.TriggerEvent(event="demo/ask"), retries=0)
+    async def approval(ctx: inngest.Context) -> dict[str, object]:
+        answer = await ctx.step.wait_for_event(
+            "wait-for-approval", event="demo/approve", timeout=datetime.timedelta(hours=1)
+        )
+        return {"approved": answer is not None}
+
+    return [hello, explode, sleepy, approval]
 
 
 @dataclass

@@ -140,3 +140,18 @@ async def test_a_pending_retry_shows_when_it_is_scheduled(tmp_path: Path) -> Non
         assert step["next_attempt"]["available_at"] == first_end + 3_600_000
         html = (await stack.http.get(f"{stack.engine_url}/runs/{run['id']}")).text
         assert "Retry 2 scheduled for" in html
+
+
+async def test_a_wait_for_event_shows_what_it_waits_for_then_resumes(sqlite_stack: DashStack) -> None:
+    stack = sqlite_stack
+    waiting = await stack.start("demo/ask", {}, ("WAITING",))
+    [step] = waiting["steps"]
+    assert (step["op"], step["status"], step["opts"]["event"]) == ("WaitForEvent", "waiting", "demo/approve")
+    [pause] = waiting["pauses"]
+    assert (pause["kind"], pause["event_name"]) == ("wait", "demo/approve")
+    html = (await stack.http.get(f"{stack.engine_url}/runs/{waiting['run']['id']}")).text
+    assert "Waits for <code>demo/approve</code>" in html
+    await stack.send("demo/approve", {"ok": True})
+    done = await stack.wait_status(waiting["run"]["id"], ("COMPLETED",))
+    assert done["output"] == {"approved": True}
+    assert done["pauses"] == []
