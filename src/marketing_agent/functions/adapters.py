@@ -128,7 +128,12 @@ class DatabaseRunServices:
 
     async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
         outcome = await services.process_feedback(self._db, feedback_id)
-        if not outcome.alert_created or outcome.alert is None:
+        if outcome.alert is None:
+            return None
+        # A retried step (the first attempt committed, then crashed before its result was stored) sees
+        # alert_created False; an alert that names this feedback as its cause is still ours to deliver.
+        ours = outcome.alert_created or outcome.alert.details.get("feedbackId") == str(outcome.feedback_id)
+        if not ours:
             return None
         average = f"{outcome.recent_average:.2f}" if outcome.recent_average is not None else "n/a"
         title = f"Skill {outcome.skill_name} is rated low (recent average {average}/5)"
