@@ -62,3 +62,11 @@ async def test_the_comparison_notices_a_drift(tmp_path: Path) -> None:
     finally:
         await engine.dispose()
     assert [entry[0] for entry in found] == ["add_column"]
+
+
+async def test_concurrent_upgrades_do_not_collide(database_url: str) -> None:
+    """Replicas starting together all migrate the same database; exactly one applies the migrations."""
+    import asyncio
+
+    await asyncio.gather(*(upgrade_database(database_url) for _ in range(3)))
+    assert await current_revision(database_url) is not None
