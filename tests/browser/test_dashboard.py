@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.async_api import Page, expect
 
 from browser.artifacts import screenshot
-from integration.dashboard.dashboard_stack import DashStack
+from integration.dashboard.dashboard_stack import DashStack, dashboard_stack
 
 pytestmark = pytest.mark.browser
 
@@ -85,3 +87,19 @@ async def test_cancel_a_sleeping_run(stack: DashStack, page: Page) -> None:
     await page.goto(f"{stack.engine_url}/runs")
     await expect(page.locator(f'tr[data-run-id="{run_id}"]')).to_have_attribute("data-status", "cancelled")
     await screenshot(page, "cancelled-run")
+
+
+async def test_login_with_the_dashboard_token(tmp_path: Path, page: Page) -> None:
+    async with dashboard_stack(tmp_path, dashboard_token="browser-token") as stack:
+        await page.goto(f"{stack.engine_url}/runs?status=failed")
+        await expect(page).to_have_url(f"{stack.engine_url}/login?next=/runs%3Fstatus%3Dfailed")
+        await page.fill('input[name="token"]', "wrong")
+        await page.click('button[type="submit"]')
+        await expect(page.locator(".flash.err")).to_have_text("That token is not right.")
+        await page.fill('input[name="token"]', "browser-token")
+        await page.click('button[type="submit"]')
+        await expect(page).to_have_url(f"{stack.engine_url}/runs?status=failed")
+        await expect(page.locator("h1")).to_have_text("Runs")
+        await screenshot(page, "after-login")
+        await page.click("text=Log out")
+        await expect(page).to_have_url(f"{stack.engine_url}/login")
