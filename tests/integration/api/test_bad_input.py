@@ -211,3 +211,18 @@ async def test_engine_refusing_the_event_fails_the_run_and_answers_503(api: Api)
     [run] = (await list_runs(api.database, user.id)).items
     assert run.status is SkillRunStatus.FAILED
     assert "connection refused" in (run.error_message or "")
+
+
+async def test_another_users_output_is_like_a_missing_one(api: Api) -> None:
+    from marketing_agent.services import mark_run_running, record_output
+
+    theirs = await _run_id(api, api.other_key)
+    await mark_run_running(api.database, theirs)
+    output = await record_output(api.database, theirs, storage_key=f"outputs/x/{theirs}.md", title="t", content="c")
+    for path in ("", "/content", "/download"):
+        response = await api.http.get(f"/api/v1/outputs/{output.id}{path}", headers=api.auth())
+        error(response, 404, "OUTPUT_NOT_FOUND")
+    body = {"outputId": str(output.id), "overallScore": 5}
+    error(await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 404, "OUTPUT_NOT_FOUND")
+    mine = await api.http.get(f"/api/v1/outputs/{output.id}", headers=api.auth(api.other_key))
+    assert mine.status_code == 200
