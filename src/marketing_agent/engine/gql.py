@@ -8,7 +8,7 @@ and ``event(query: {eventId}) { id name functionRuns { id status } }``.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.asgi import GraphQL
@@ -106,11 +106,11 @@ async def _function_run(svc: EngineService, run_id: str) -> FunctionRun | None:
 @strawberry.type
 class Query:
     @strawberry.field
-    async def run(self, info: Info, run_id: str = strawberry.argument(name="runID")) -> FunctionRun | None:
+    async def run(self, info: Info, run_id: Annotated[str, strawberry.argument(name="runID")]) -> FunctionRun | None:
         return await _function_run(_svc(info), run_id)
 
     @strawberry.field(name="runTrigger")
-    async def run_trigger(self, info: Info, run_id: str = strawberry.argument(name="runID")) -> RunTrigger | None:
+    async def run_trigger(self, info: Info, run_id: Annotated[str, strawberry.argument(name="runID")]) -> RunTrigger | None:
         events = await _svc(info).store.run_events(run_id)
         if events is None:
             return None
@@ -119,7 +119,7 @@ class Query:
         )
 
     @strawberry.field(name="runTraceSpanOutputByID")
-    async def span_output(self, info: Info, output_id: str = strawberry.argument(name="outputID")) -> SpanOutput | None:
+    async def span_output(self, info: Info, output_id: Annotated[str, strawberry.argument(name="outputID")]) -> SpanOutput | None:
         run_id, _, step_id = output_id.partition(":")
         step = await _svc(info).store.get_step(run_id, step_id)
         if step is None:
