@@ -6,7 +6,6 @@ early, a skipped run never reaches the app), so they do not depend on machine sp
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections import defaultdict
@@ -32,7 +31,7 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
         throttle=inngest.Throttle(limit=1, period=timedelta(seconds=1), burst=0, key="event.data.userId"),
     )  # fmt: skip
     async def throttled(ctx: inngest.Context) -> None:
-        _seen(f"throttled:{ctx.event.data['userId']}", time.monotonic())
+        _seen(f"throttled:{ctx.event.data['userId']}", time.time())  # the engine's clock: wall time
 
     @client.create_function(
         fn_id="skill-like", trigger=inngest.TriggerEvent(event="flow/skill"),
@@ -75,7 +74,17 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
     async def once(ctx: inngest.Context) -> None:
         _seen("once", ctx.event.data["orderId"])
 
-    return [throttled, skill_like, rated, debounced, batched, timed, once]
+    @client.create_function(
+        fn_id="sleepy", trigger=inngest.TriggerEvent(event="flow/sleepy"),
+        concurrency=[inngest.Concurrency(limit=1)],
+    )  # fmt: skip
+    async def sleepy(ctx: inngest.Context) -> None:
+        n = ctx.event.data["n"]
+        await ctx.step.run("a", lambda: _seen("sleepy", f"a{n}"))
+        await ctx.step.sleep("nap", timedelta(seconds=3))
+        await ctx.step.run("b", lambda: _seen("sleepy", f"b{n}"))
+
+    return [throttled, skill_like, rated, debounced, batched, timed, once, sleepy]
 
 
 def _runs(engine: EngineClient, fn: str, status: str | None = None) -> list[dict[str, Any]]:
@@ -99,15 +108,22 @@ def _wait(engine: EngineClient, fn: str, count: int, status: str = "COMPLETED", 
 def test_every_control_through_the_sdk(database_url: str) -> None:
     SEEN.clear()
     with engine_and_app(database_url, "flow-app", build) as (engine, _):
+        # Concurrency limits executing steps: a sleeping run holds no slot, so with a limit of 1 both runs
+        # take their first step before either wakes up.
+        engine.send("flow/sleepy", {"n": 1})
+        engine.send("flow/sleepy", {"n": 2})
+
         # Throttle: one start a second per user, queued (never dropped); another user is not held back.
+        sent = time.time()
         for _ in range(3):
             engine.send("flow/throttled", {"userId": "a"})
         engine.send("flow/throttled", {"userId": "b"})
         _wait(engine, "throttled", 4)
-        starts = SEEN["throttled:a"]
+        starts = sorted(SEEN["throttled:a"])
         assert len(starts) == 3
-        assert all(later - earlier >= 0.95 for earlier, later in itertools.pairwise(starts))
-        assert SEEN["throttled:b"][0] - starts[0] < 0.9
+        # The k-th start of a key is never earlier than k periods after the first event (ms rounding aside).
+        assert all(start >= sent + k * 1.0 - 0.002 for k, start in enumerate(starts))
+        assert SEEN["throttled:b"][0] < starts[2]  # b took no slot of a's: it did not wait 2 s
 
         # skill-execute's throttle (10 a minute per user, the SDK's default burst 1): 11 start at once,
         # the 12th waits for its turn (about 6 s later) and is still queued when the others are done.
@@ -143,6 +159,10 @@ def test_every_control_through_the_sdk(database_url: str) -> None:
         [cancelled] = _wait(engine, "timed", 1, status="CANCELLED")
         events = engine.http.get("/v1/events", params={"name": "inngest/function.cancelled"}).json()["data"]
         assert [e["payload"]["data"]["run_id"] for e in events] == [cancelled["id"]]
+
+        _wait(engine, "sleepy", 2)
+        assert sorted(SEEN["sleepy"][:2]) == ["a1", "a2"]
+        assert sorted(SEEN["sleepy"][2:]) == ["b1", "b2"]
 
         # Idempotency: one run per key.
         for order in ("o1", "o1", "o2"):
