@@ -88,16 +88,19 @@ class FlowControl:
         """The start checks of one run (after batching/debounce released its events)."""
         cfg, event = fn.config, events[0]
         idem = cfg.get("idempotency")
-        if idem:
-            key = event_key(idem, event)
-            if not await self.db.idempotency_claim(tx, fn.id, key, event_id, now, IDEMPOTENCY_MS):
-                return await self._skip(tx, fn, events, event_id, now, "idempotency: a run with this key already"
-                                        " started within 24 h")  # fmt: skip
+        idem_key = event_key(idem, event) if idem else None
+        if idem_key is not None and not await self.db.idempotency_claim(
+            tx, fn.id, idem_key, event_id, now, IDEMPOTENCY_MS
+        ):
+            return await self._skip(tx, fn, events, event_id, now,
+                                    "idempotency: a run with this key already started within 24 h")  # fmt: skip
         rate = cfg.get("rateLimit")
         if rate:
             g = Gcra.rate_limit(int(rate["limit"]), duration_ms(rate["period"]) or 1000)
             key = event_key(rate.get("key"), event)
             if not await self.db.gcra_take(tx, "rate", fn.id, key, now, g.emission, g.tolerance):
+                if idem_key is not None:  # a skipped run does not use up its idempotency key
+                    await self.db.idempotency_release(tx, fn.id, idem_key, event_id)
                 return await self._skip(tx, fn, events, event_id, now,
                                         f"rate limit: more than {rate['limit']} runs in {rate['period']}")  # fmt: skip
         items: list[QueueItem] = []
@@ -146,8 +149,7 @@ class FlowControl:
         items = list(decision.items)
         if decision.action != "start":
             return items
-        at = decision.delay_until if decision.delay_until is not None and decision.delay_until > now else None
-        item = await self._rt.start_run(tx, fn, events, event_id or None, now, available_at=at)
+        item = await self._rt.start_run(tx, fn, events, event_id or None, now, available_at=decision.delay_until)
         if item is not None:
             items.append(item)
         return items

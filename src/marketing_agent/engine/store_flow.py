@@ -114,6 +114,11 @@ class FlowStore:
         )  # fmt: skip
         return row is not None
 
+    async def idempotency_release(self, tx: Conn, fn_id: str, key: str, event_id: str) -> None:
+        await tx.execute(
+            "DELETE FROM flow_idempotency WHERE fn_id = ? AND key = ? AND event_id = ?", fn_id, key, event_id
+        )
+
     async def singleton_run(self, tx: Conn, fn_id: str, key: str) -> dict[str, Any] | None:
         """The active run (QUEUED or RUNNING) that holds the singleton key, if any."""
         return await tx.fetchrow(

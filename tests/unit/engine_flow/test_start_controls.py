@@ -116,3 +116,11 @@ async def test_priority_never_moves_a_run_ahead_of_its_throttle_slot(flow: Flow)
     for p in (0, 600, -5):
         await flow.send(fn, {"p": p}, at=T0)
     assert [r["start_at"] - T0 for r in await flow.runs(fn)] == [0, 10_000, 25_000]
+
+
+async def test_a_rate_limited_run_does_not_use_up_its_idempotency_key(flow: Flow) -> None:
+    fn = await flow.register("both", idempotency="event.data.k", rateLimit={"limit": 1, "period": "1m"})
+    await flow.send(fn, {"k": "a"}, at=T0)
+    await flow.send(fn, {"k": "b"}, at=T0)  # rate limited
+    await flow.send(fn, {"k": "b"}, at=T0 + 60_000)  # the key b is still free
+    assert [r["status"] for r in await flow.runs(fn)] == ["QUEUED", "SKIPPED", "QUEUED"]
