@@ -1,4 +1,5 @@
-"""The engine store: every SQL statement of the engine lives in this module.
+"""The engine store: every SQL statement of the engine lives in this module and, for flow control, in its
+second module ``store_flow.py`` (the ``flow_*`` tables, schema versions 101+).
 
 Two backends behind one small connection interface:
 
