@@ -130,7 +130,9 @@ class AppClient:
     async def provider_call(self, url: str, body: Any, headers: dict[str, str]) -> Reply:
         """``step.ai.infer``: the engine calls the model provider itself."""
         try:
-            async with self.session.post(url, json=body, headers=headers) as r:
+            # Header names canonicalized as Go's net/http sends them (X-Api-Key), which providers expect.
+            canonical_headers = {"-".join(p.capitalize() for p in k.split("-")): v for k, v in headers.items()}
+            async with self.session.post(url, json=body, headers=canonical_headers) as r:
                 return Reply(r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read())
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return Reply(0, {}, b"", error=f"{type(exc).__name__}: {exc}")

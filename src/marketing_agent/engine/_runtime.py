@@ -158,7 +158,7 @@ class Runtime:
 
     async def finish(
         self, tx: Conn, run: dict[str, Any], status: str, output: str | None, now: int,
-        error: dict[str, Any] | None = None,
+        error: dict[str, Any] | None = None, summary: str | None = None,
     ) -> list[QueueItem]:
         """Mark a run COMPLETED/FAILED/CANCELLED, emit lifecycle events, resume an invoking parent."""
         await self.store.finish_run(tx, run["id"], status, output, now)
@@ -190,8 +190,10 @@ class Runtime:
             err = _error_object(error)
             emitted.append({
                 "name": "inngest/function.failed", "id": new_ulid(now), "ts": now,
-                "data": {**base, "error": {"error": f"{err.get('name')}: {err.get('message')}", **err},
-                         "_inngest": {"status": "Failed"}},
+                "data": {**base, "error": {
+                    "error": summary or f"{err['name']}: {err['message']}", "name": err["name"],
+                    "message": err["message"], "stack": err.get("stack"),
+                }, "_inngest": {"status": "Failed"}},
             })  # fmt: skip
         if status == "CANCELLED":
             emitted.append({"name": "inngest/function.cancelled", "id": new_ulid(now), "ts": now, "data": base})
@@ -212,8 +214,11 @@ class Runtime:
             return []
         return await self.finish(tx, run, "CANCELLED", json.dumps({"message": reason}), now)
 
-    async def fail(self, tx: Conn, run: dict[str, Any], error: dict[str, Any], now: int) -> list[QueueItem]:
-        return await self.finish(tx, run, "FAILED", json.dumps(error), now, error=error)
+    async def fail(
+        self, tx: Conn, run: dict[str, Any], error: dict[str, Any], now: int, summary: str | None = None
+    ) -> list[QueueItem]:
+        """Fail a run. ``summary`` is the failure event's ``error.error`` (Go: "invalid status code: 500")."""
+        return await self.finish(tx, run, "FAILED", json.dumps(error), now, error=error, summary=summary)
 
 
 def _error_object(error: dict[str, Any] | None) -> dict[str, Any]:

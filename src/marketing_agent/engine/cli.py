@@ -35,6 +35,8 @@ def serve(
     dev: Annotated[bool, typer.Option("--dev/--no-dev", help="Dev mode: any event key, no signing.")] = True,
     fast_retries: Annotated[bool, typer.Option("--fast-retries", help="Retry after 0.1 s … 2 s (tests, demos).")] = False,
     lease_seconds: Annotated[float, typer.Option(help="Queue lease; a dead process's work is taken over after it.")] = 15.0,
+    max_event_bytes: Annotated[int, typer.Option(help="Largest accepted event.")] = 256 * 1024,
+    max_request_bytes: Annotated[int, typer.Option(help="Largest accepted /e request.")] = 3 * 1024 * 1024,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the engine server (default http://127.0.0.1:8288, SQLite file ./.marketing-agent/engine.db)."""
@@ -46,6 +48,7 @@ def serve(
             database_url=database_url, host=host, port=port, dev=dev, event_keys=tuple(event_key or ()),
             signing_key=signing_key or os.environ.get("ENGINE_SIGNING_KEY") or None,
             app_urls=tuple(app or ()), fast_retries=fast_retries, lease_seconds=lease_seconds,
+            max_event_bytes=max_event_bytes, max_request_bytes=max_request_bytes,
         )  # fmt: skip
     except EngineConfigError as exc:
         _fail(str(exc))

@@ -490,7 +490,8 @@ class Executor:
             self.hint(ended + delay)
             return []
         await self.store.delete_item(tx, item.id)
-        return await self.rt.fail(tx, run, error, ended)
+        summary = f"invalid status code: {reply.status}" if reply.status else None
+        return await self.rt.fail(tx, run, error, ended, summary=summary)
 
     def _retry_delay(self, attempt: int, retry_after: str | None) -> int:
         if retry_after:
