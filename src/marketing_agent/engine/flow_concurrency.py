@@ -70,7 +70,10 @@ class Concurrency:
             if position is not None:
                 # The next in line retries soon (a release may race with its requeue); the rest rarely:
                 # a release wakes the oldest waiter at once anyway.
-                return now + min(RETRY_MAX_MS, RETRY_MS * (1 + position // max(1, min(lim for _k, lim in limits))))
+                retry = now + min(RETRY_MAX_MS, RETRY_MS * (1 + position // max(1, min(lim for _k, lim in limits))))
+                if run is not None and first and start_ms is not None:  # be back in time to cancel it
+                    retry = min(retry, max(now + 1, int(run["queued_at"]) + start_ms + 1))
+                return retry
             self._holding.add(item.id)
         finish_ms = duration_ms(timeouts.get("finish"))
         if first and finish_ms is not None:

@@ -71,3 +71,16 @@ async def test_a_slot_is_free_once_its_item_is_gone_even_without_release(flow: F
     async with flow.store.transaction() as tx:  # the step finished in a process that then died
         await flow.store.delete_item(tx, first.id)
     assert await flow.gate.allow(second, fn) is None
+
+
+async def test_a_waiter_is_back_by_its_start_timeout_and_then_cancelled(flow: Flow) -> None:
+    fn = await flow.register("conc", concurrency=[{"limit": 1}], timeouts={"start": "2s"})
+    items = [await _start(flow, fn, {}, T0) for _ in range(31)]
+    assert await flow.gate.allow(items[0], fn) is None
+    retries = [await flow.gate.allow(item, fn) for item in items[1:]]
+    assert retries[0] == T0 + 100  # first in line: soon
+    assert retries[-1] == T0 + 2001  # 29 ahead would mean 3 s: capped at the start deadline
+    flow.clock.now = T0 + 2001
+    assert await flow.gate.allow(items[-1], fn) == T0 + 2001
+    run = (await flow.runs(fn))[-1]
+    assert run["status"] == "CANCELLED"
