@@ -157,6 +157,16 @@ def _is_set(secret: SecretStr | None) -> bool:
     return secret is not None and bool(secret.get_secret_value().strip())
 
 
+async def _keep_serving_without(part: Coroutine[Any, Any, None], name: str) -> None:
+    """Run an optional part of ``up``; if it fails, say so and let the API and engine keep serving."""
+    try:
+        await part
+    except MarketingAgentError as exc:
+        logger.error("%s stopped: %s", name, exc.message)
+    except Exception:
+        logger.exception("%s stopped", name)
+
+
 class _Server(uvicorn.Server):
     """A uvicorn server that leaves signals to us: several run in one process and all must stop together."""
 
@@ -232,7 +242,7 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
         if _is_set(settings.telegram_bot_token):
             from marketing_agent.bot.cli import run_bot
 
-            extra.append(run_bot(settings, stop=stop))
+            extra.append(_keep_serving_without(run_bot(settings, stop=stop), "the Telegram bot"))
 
     def shut_down() -> None:
         stop.set()
