@@ -14,6 +14,7 @@ from marketing_agent.functions.feedback_process import build_feedback_process
 from marketing_agent.functions.monitor_executions import build_monitor_executions
 from marketing_agent.functions.notify_completion import build_notify_completion
 from marketing_agent.functions.skill_execute import build_skill_execute
+from marketing_agent.functions.step_logs import StepLogMiddleware
 
 SERVE_PATH = "/api/inngest"
 
@@ -40,6 +41,9 @@ def serve_functions(
         from marketing_agent.services import make_inngest_client
 
         client = make_inngest_client(deps.settings)
+    if StepLogMiddleware not in client.middleware:
+        # Ship each step's log lines to the engine's run page (best effort; never fails a step).
+        client.add_middleware(StepLogMiddleware)
     functions = build_functions(client, deps)
     with warnings.catch_warnings():
         # inngest 0.5.19's FastAPI glue declares a pydantic model with a class-based config; the warning it
