@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ._http import hashed_signing_key, strip_key_prefix
-from .errors import EngineError, InvalidRequest, NotFound, Unauthorized
+from .errors import EngineError, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ async def _body_json(request: Request) -> Any:
         return {}
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser recurses
         raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
 
 
@@ -85,6 +85,9 @@ async def register(request: Request) -> Response:
         mine = "dev" if svc.config.dev else "cloud"
         if expected and expected != mine:
             raise InvalidRequest(f"expected server kind {expected}, this engine is {mine}")
+        size = len(await request.body())
+        if size > svc.config.max_request_bytes:
+            raise PayloadTooLarge(f"request is {size} bytes; the limit is {svc.config.max_request_bytes}")
         result = await svc.register(await _body_json(request))
     except EngineError as exc:
         return _error(exc)

@@ -95,6 +95,8 @@ class FunctionDef:
 
 
 def parse_function(app_id: str, cfg: dict[str, Any]) -> FunctionDef:
+    if not isinstance(cfg, dict):
+        raise FunctionConfigInvalid("each function must be a JSON object")
     fid = cfg.get("id")
     if not isinstance(fid, str) or not fid:
         raise FunctionConfigInvalid("function id is required")
@@ -103,7 +105,9 @@ def parse_function(app_id: str, cfg: dict[str, Any]) -> FunctionDef:
     if not isinstance(steps, dict) or not steps:
         raise FunctionConfigInvalid(f"{fid}: steps are required")
     step = next(iter(steps.values()))
-    runtime = (step or {}).get("runtime") or {}
+    runtime = step.get("runtime") if isinstance(step, dict) else None
+    if not isinstance(runtime, dict):
+        raise FunctionConfigInvalid(f"{fid}: step runtime is required")
     url = runtime.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise FunctionConfigInvalid(f"{fid}: step runtime url is required")

@@ -141,7 +141,7 @@ class EngineService:
             raise PayloadTooLarge(f"request is {len(raw)} bytes; the limit is {cfg.max_request_bytes}")
         try:
             body = json.loads(raw) if raw.strip() else None
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested deeper than the parser recurses
             raise InvalidRequest(f"body is not valid JSON: {exc}") from exc
         items = body if isinstance(body, list) else [body]
         if not items or body is None:
@@ -165,8 +165,13 @@ class EngineService:
             size = len(json.dumps(ev, separators=(",", ":")))
             if size > cfg.max_event_bytes:
                 raise PayloadTooLarge(f"event {i} is {size} bytes; the limit is {cfg.max_event_bytes}")
-            user_id = ev.get("id") if isinstance(ev.get("id"), str) and ev.get("id") else None
+            # A mistyped id or ts is refused, not replaced: a dropped id would silently lose deduplication.
+            if ev.get("id") is not None and not isinstance(ev.get("id"), str):
+                raise InvalidRequest(f"event {i}: id must be a string")
             ts = ev.get("ts")
+            if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
+                raise InvalidRequest(f"event {i}: ts must be a number (milliseconds since the epoch)")
+            user_id = ev.get("id") if isinstance(ev.get("id"), str) and ev.get("id") else None
             payload: dict[str, Any] = {
                 "name": name, "data": data, "id": user_id or ids[i],
                 "ts": int(ts) if isinstance(ts, int | float) and ts > 0 else now,
