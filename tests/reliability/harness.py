@@ -53,7 +53,7 @@ class System:
     llm_origin: str
     app_database_url: str
     engine_database_url: str
-    engine_backoff: str = "0.5,2,5,8"
+    engine_backoff: str = "2,8,20,30"
     use_cli: bool = False
     engine_port: int = field(default_factory=free_port)
     api_port: int = field(default_factory=free_port)

@@ -136,3 +136,4 @@ def test_an_answer_signed_with_another_key_is_not_taken(engine_url: str) -> None
         assert "hijacked" not in json.dumps(detail.get("output"))
     finally:
         app.server.shutdown()
+        app.server.server_close()
