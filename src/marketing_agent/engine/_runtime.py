@@ -28,8 +28,12 @@ INVOKED_EVENT = "inngest/function.invoked"
 
 class Runtime:
     def __init__(
-        self, config: EngineConfig, store: Store, registry: Registry,
-        start_gate: RunStartGate | None = None, claim_gate: StepClaimGate | None = None,
+        self,
+        config: EngineConfig,
+        store: Store,
+        registry: Registry,
+        start_gate: RunStartGate | None = None,
+        claim_gate: StepClaimGate | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -49,8 +53,12 @@ class Runtime:
     # ---- events -------------------------------------------------------------------------------------
 
     async def ingest(
-        self, tx: Conn, events: list[tuple[str, dict[str, Any], str | None]], now: int,
-        only_function: FunctionDef | None = None, cron: str | None = None,
+        self,
+        tx: Conn,
+        events: list[tuple[str, dict[str, Any], str | None]],
+        now: int,
+        only_function: FunctionDef | None = None,
+        cron: str | None = None,
     ) -> list[QueueItem]:
         """Store events, start the runs they trigger, resume waits and apply cancel rules they match."""
         items: list[QueueItem] = []
@@ -69,7 +77,13 @@ class Runtime:
                 if decision.action != "start":
                     continue
                 item = await self.start_run(
-                    tx, fn, [payload], event_id, now, cron=cron, available_at=decision.delay_until,
+                    tx,
+                    fn,
+                    [payload],
+                    event_id,
+                    now,
+                    cron=cron,
+                    available_at=decision.delay_until,
                     priority=decision.priority,
                 )
                 if item is not None:
@@ -79,25 +93,56 @@ class Runtime:
         return items
 
     async def start_run(
-        self, tx: Conn, fn: FunctionDef, events: list[dict[str, Any]], event_id: str | None, now: int, *,
-        parent_run_id: str | None = None, correlation_id: str | None = None, cron: str | None = None,
-        rerun_of: str | None = None, available_at: int | None = None, priority: int = 0,
+        self,
+        tx: Conn,
+        fn: FunctionDef,
+        events: list[dict[str, Any]],
+        event_id: str | None,
+        now: int,
+        *,
+        parent_run_id: str | None = None,
+        correlation_id: str | None = None,
+        cron: str | None = None,
+        rerun_of: str | None = None,
+        available_at: int | None = None,
+        priority: int = 0,
     ) -> QueueItem | None:
         run_id = new_ulid(now)
         await self.store.create_run(
-            tx, run_id=run_id, function_id=fn.id, app_id=fn.app_id, event_id=event_id, events=events, now=now,
-            parent_run_id=parent_run_id, correlation_id=correlation_id, cron=cron, rerun_of=rerun_of,
+            tx,
+            run_id=run_id,
+            function_id=fn.id,
+            app_id=fn.app_id,
+            event_id=event_id,
+            events=events,
+            now=now,
+            parent_run_id=parent_run_id,
+            correlation_id=correlation_id,
+            cron=cron,
+            rerun_of=rerun_of,
         )
         for rule in fn.cancel:
             timeout = parse_duration(rule.get("timeout"))
             await self.store.create_pause(
-                tx, run_id=run_id, step_id=None, kind="cancel", event_name=rule["event"],
-                expression=rule.get("if") or None, correlation_id=None,
-                expires_at=now + int(timeout * 1000) if timeout else None, data=events[0], now=now,
+                tx,
+                run_id=run_id,
+                step_id=None,
+                kind="cancel",
+                event_name=rule["event"],
+                expression=rule.get("if") or None,
+                correlation_id=None,
+                expires_at=now + int(timeout * 1000) if timeout else None,
+                data=events[0],
+                now=now,
             )
         due_later = available_at is not None and available_at > now
         item = await self.store.enqueue(
-            tx, run_id, "call", "step", available_at=available_at, priority=priority,
+            tx,
+            run_id,
+            "call",
+            "step",
+            available_at=available_at,
+            priority=priority,
             lease_ms=None if due_later else self.lease_ms,
         )
         if due_later:
@@ -157,8 +202,14 @@ class Runtime:
     # ---- run end ----------------------------------------------------------------------------------
 
     async def finish(
-        self, tx: Conn, run: dict[str, Any], status: str, output: str | None, now: int,
-        error: dict[str, Any] | None = None, summary: str | None = None,
+        self,
+        tx: Conn,
+        run: dict[str, Any],
+        status: str,
+        output: str | None,
+        now: int,
+        error: dict[str, Any] | None = None,
+        summary: str | None = None,
     ) -> list[QueueItem]:
         """Mark a run COMPLETED/FAILED/CANCELLED, emit lifecycle events, resume an invoking parent."""
         await self.store.finish_run(tx, run["id"], status, output, now)

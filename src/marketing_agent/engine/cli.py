@@ -28,13 +28,19 @@ def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8288,
-    db: Annotated[str | None, typer.Option("--db", help="sqlite:///path or postgresql://… (env ENGINE_DATABASE_URL).")] = None,
+    db: Annotated[
+        str | None, typer.Option("--db", help="sqlite:///path or postgresql://… (env ENGINE_DATABASE_URL).")
+    ] = None,
     app: Annotated[list[str] | None, typer.Option("--app", help="App URL to sync at start (repeatable).")] = None,
     event_key: Annotated[list[str] | None, typer.Option("--event-key", help="Accepted event key (production).")] = None,
     signing_key: Annotated[str | None, typer.Option("--signing-key", help="signkey-<env>-<hex> (production).")] = None,
     dev: Annotated[bool, typer.Option("--dev/--no-dev", help="Dev mode: any event key, no signing.")] = True,
-    fast_retries: Annotated[bool, typer.Option("--fast-retries", help="Retry after 0.1 s … 2 s (tests, demos).")] = False,
-    lease_seconds: Annotated[float, typer.Option(help="Queue lease; a dead process's work is taken over after it.")] = 15.0,
+    fast_retries: Annotated[
+        bool, typer.Option("--fast-retries", help="Retry after 0.1 s … 2 s (tests, demos).")
+    ] = False,
+    lease_seconds: Annotated[
+        float, typer.Option(help="Queue lease; a dead process's work is taken over after it.")
+    ] = 15.0,
     max_event_bytes: Annotated[int, typer.Option(help="Largest accepted event.")] = 256 * 1024,
     max_request_bytes: Annotated[int, typer.Option(help="Largest accepted /e request.")] = 3 * 1024 * 1024,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
@@ -73,12 +79,12 @@ def sync(
     """Ask a running engine to sync an app."""
     if not url.startswith(("http://", "https://")):
         _fail("URL must start with http:// or https://")
-    req = urllib.request.Request(
+    req = urllib.request.Request(  # noqa: S310 (http(s) checked above)
         engine.rstrip("/") + "/v1/apps/sync", data=json.dumps({"url": url}).encode(),
         headers={"content-type": "application/json"}, method="POST",
     )  # fmt: skip
     try:
-        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 (the URL is the operator's)
+        with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 (http(s) checked above)
             body = json.loads(resp.read())
     except urllib.error.HTTPError as exc:
         try:

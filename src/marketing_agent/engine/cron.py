@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -77,10 +78,8 @@ class CronScheduler:
                 await self.fire_due()
                 nxt = await self.svc.store.next_cron()
                 timeout = 5.0 if nxt is None else max(0.0, min(5.0, (nxt - now_ms()) / 1000))
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
-                except TimeoutError:
-                    pass
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -9,6 +9,7 @@ died, and work enqueued by other processes (PostgreSQL NOTIFY wakes it; a poll i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -139,10 +140,8 @@ class Executor:
                 if due is not None:
                     timeout = max(0.0, min(timeout, (due - now_ms()) / 1000))
                 if timeout > 0:
-                    try:
+                    with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout)
-                    except TimeoutError:
-                        pass
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -198,7 +197,12 @@ class Executor:
         return []
 
     def _build_body(
-        self, run: dict[str, Any], memos: list[tuple[str, str]], fn: FunctionDef, item: QueueItem, force_plan: bool,
+        self,
+        run: dict[str, Any],
+        memos: list[tuple[str, str]],
+        fn: FunctionDef,
+        item: QueueItem,
+        force_plan: bool,
     ) -> bytes:
         events_text = run["events"]
         events = json.loads(events_text)
@@ -300,8 +304,15 @@ class Executor:
         return out
 
     async def _apply_ops(
-        self, tx: Conn, run: dict[str, Any], fn: FunctionDef, item: QueueItem, ops: list[dict[str, Any]],
-        reply: Reply, started: int, ended: int,
+        self,
+        tx: Conn,
+        run: dict[str, Any],
+        fn: FunctionDef,
+        item: QueueItem,
+        ops: list[dict[str, Any]],
+        reply: Reply,
+        started: int,
+        ended: int,
     ) -> list[QueueItem]:
         store, rt, cfg = self.store, self.rt, self.config
         known = await store.step_statuses(tx, run["id"])
@@ -347,8 +358,11 @@ class Executor:
                 size = len(json.dumps(memo, separators=(",", ":")))
                 if size > cfg.max_step_output_bytes:
                     await store.delete_item(tx, item.id)
-                    err = {"name": "OutputTooLarge",
-                           "message": f"step {name!r} output is {size} bytes; the limit is {cfg.max_step_output_bytes}"}  # fmt: skip
+                    limit = cfg.max_step_output_bytes
+                    err = {
+                        "name": "OutputTooLarge",
+                        "message": f"step {name!r} output is {size} bytes; the limit is {limit}",
+                    }
                     return await rt.fail(tx, run, err, ended)
                 await store.upsert_step(
                     tx, run["id"], sid, name=name, op="StepRun", status=step_status, now=ended, memo=memo,
@@ -394,9 +408,18 @@ class Executor:
                     expression=opts.get("if") or None, correlation_id=None, expires_at=expires,
                     data=events[0] if events else {}, now=started,
                 )  # fmt: skip
-                await store.upsert_step(tx, run["id"], sid, name=name, op="WaitForEvent", status="waiting",
-                                        now=ended, opts={"event": event_name, "if": opts.get("if"),
-                                                         "timeout": opts.get("timeout")}, started_at=started)  # fmt: skip
+                wait_opts = {"event": event_name, "if": opts.get("if"), "timeout": opts.get("timeout")}
+                await store.upsert_step(
+                    tx,
+                    run["id"],
+                    sid,
+                    name=name,
+                    op="WaitForEvent",
+                    status="waiting",
+                    now=ended,
+                    opts=wait_opts,
+                    started_at=started,
+                )
                 await store.enqueue(tx, run["id"], "wait_timeout", pause_id, available_at=expires)
                 self.hint(expires)
                 new_steps += 1
@@ -427,8 +450,15 @@ class Executor:
         return follow
 
     async def _invoke(
-        self, tx: Conn, run: dict[str, Any], fn: FunctionDef, sid: str, name: str, opts: dict[str, Any],
-        started: int, ended: int,
+        self,
+        tx: Conn,
+        run: dict[str, Any],
+        fn: FunctionDef,
+        sid: str,
+        name: str,
+        opts: dict[str, Any],
+        started: int,
+        ended: int,
     ) -> list[QueueItem]:
         store, rt = self.store, self.rt
         target = rt.registry.get(str(opts.get("function_id")))
@@ -465,7 +495,13 @@ class Executor:
         return [item] if item else []
 
     async def _apply_error(
-        self, tx: Conn, run: dict[str, Any], fn: FunctionDef, item: QueueItem, reply: Reply, started: int,
+        self,
+        tx: Conn,
+        run: dict[str, Any],
+        fn: FunctionDef,
+        item: QueueItem,
+        reply: Reply,
+        started: int,
         ended: int,
     ) -> list[QueueItem]:
         error: dict[str, Any]
@@ -497,10 +533,7 @@ class Executor:
         if retry_after:
             at: int | None
             text = retry_after.strip()
-            if len(text) <= 7 and text.isdigit():
-                at = now_ms() + int(text) * 1000
-            else:
-                at = parse_time(text)
+            at = now_ms() + int(text) * 1000 if len(text) <= 7 and text.isdigit() else parse_time(text)
             if at is not None:
                 return int(min(max(at - now_ms(), 1000), DAY_MS))
         table, jitter = self.config.backoff

@@ -91,10 +91,12 @@ async def _function_run(svc: EngineService, run_id: str) -> FunctionRun | None:
         return None
     spans = [
         RunTraceSpan(
-            name=s["name"], status=_span_status(s["status"]),
-            output_id=f"{run_id}:{s['step_id']}" if s["has_memo"] else None, step_op=s["op"],
+            name=s["name"],
+            status=_span_status(s["status"]),
+            output_id=f"{run_id}:{s['step_id']}" if s["has_memo"] else None,
+            step_op=s["op"],
             attempts=int(s["attempts"] or 0),
-        )  # fmt: skip
+        )
         for s in run["steps"]
     ]
     return FunctionRun(
@@ -110,7 +112,9 @@ class Query:
         return await _function_run(_svc(info), run_id)
 
     @strawberry.field(name="runTrigger")
-    async def run_trigger(self, info: Info, run_id: Annotated[str, strawberry.argument(name="runID")]) -> RunTrigger | None:
+    async def run_trigger(
+        self, info: Info, run_id: Annotated[str, strawberry.argument(name="runID")]
+    ) -> RunTrigger | None:
         events = await _svc(info).store.run_events(run_id)
         if events is None:
             return None
@@ -119,7 +123,9 @@ class Query:
         )
 
     @strawberry.field(name="runTraceSpanOutputByID")
-    async def span_output(self, info: Info, output_id: Annotated[str, strawberry.argument(name="outputID")]) -> SpanOutput | None:
+    async def span_output(
+        self, info: Info, output_id: Annotated[str, strawberry.argument(name="outputID")]
+    ) -> SpanOutput | None:
         run_id, _, step_id = output_id.partition(":")
         step = await _svc(info).store.get_step(run_id, step_id)
         if step is None:
@@ -129,7 +135,9 @@ class Query:
             err = memo["error"]
             return SpanOutput(
                 data=None,
-                error=StepError(message=_str(err.get("message")), name=_str(err.get("name")), stack=_str(err.get("stack"))),
+                error=StepError(
+                    message=_str(err.get("message")), name=_str(err.get("name")), stack=_str(err.get("stack"))
+                ),
             )
         if isinstance(memo, dict) and set(memo) == {"data"}:
             memo = memo["data"]

@@ -351,7 +351,9 @@ class Store:
 
     async def unregister_worker(self) -> None:
         async with self.transaction() as tx:
-            await tx.execute("UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", self.worker_id)
+            await tx.execute(
+                "UPDATE queue SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", self.worker_id
+            )
             await tx.execute("DELETE FROM workers WHERE id = ?", self.worker_id)
 
     async def claim(self, limit: int, lease_ms: int) -> list[QueueItem]:
@@ -449,7 +451,11 @@ class Store:
     # ---- apps and functions -----------------------------------------------------------------------
 
     async def save_app(
-        self, app_id: str, url: str, payload: dict[str, Any], functions: Sequence[tuple[str, str, dict[str, Any]]],
+        self,
+        app_id: str,
+        url: str,
+        payload: dict[str, Any],
+        functions: Sequence[tuple[str, str, dict[str, Any]]],
         checksum: str,
     ) -> bool:
         """Store an app and its functions (id, name, config). Functions no longer present become inactive.
@@ -543,7 +549,13 @@ class Store:
     # ---- events -----------------------------------------------------------------------------------
 
     async def insert_event(
-        self, tx: Conn, event_id: str, name: str, payload: dict[str, Any], user_id: str | None, ts: int,
+        self,
+        tx: Conn,
+        event_id: str,
+        name: str,
+        payload: dict[str, Any],
+        user_id: str | None,
+        ts: int,
         received_at: int,
     ) -> bool:
         """Insert an event; False when it is a duplicate (same user id within 24 h, or same id resent)."""
@@ -568,9 +580,19 @@ class Store:
     # ---- runs -------------------------------------------------------------------------------------
 
     async def create_run(
-        self, tx: Conn, *, run_id: str, function_id: str, app_id: str, event_id: str | None,
-        events: list[dict[str, Any]], now: int, parent_run_id: str | None = None,
-        correlation_id: str | None = None, cron: str | None = None, rerun_of: str | None = None,
+        self,
+        tx: Conn,
+        *,
+        run_id: str,
+        function_id: str,
+        app_id: str,
+        event_id: str | None,
+        events: list[dict[str, Any]],
+        now: int,
+        parent_run_id: str | None = None,
+        correlation_id: str | None = None,
+        cron: str | None = None,
+        rerun_of: str | None = None,
         status: str = "QUEUED",
     ) -> None:
         await tx.execute(
@@ -593,8 +615,7 @@ class Store:
         """(run row, memoized steps as (hash, memo JSON text), number of pending steps) for a call."""
         async with self._read() as c:
             run = await c.fetchrow(
-                "SELECT id, function_id, app_id, status, events, race, step_count, state_bytes FROM runs"
-                " WHERE id = ?",
+                "SELECT id, function_id, app_id, status, events, race, step_count, state_bytes FROM runs WHERE id = ?",
                 run_id,
             )
             if run is None:
@@ -618,7 +639,8 @@ class Store:
 
     async def mark_started(self, tx: Conn, run_id: str, now: int) -> None:
         await tx.execute(
-            "UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, ?) WHERE id = ? AND status = 'QUEUED'",
+            "UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, ?)"
+            " WHERE id = ? AND status = 'QUEUED'",
             now, run_id,
         )  # fmt: skip
 
@@ -656,8 +678,18 @@ class Store:
         return int(row["n"]) if row else 0
 
     async def upsert_step(
-        self, tx: Conn, run_id: str, step_id: str, *, name: str, op: str, status: str, now: int,
-        memo: Any = ..., opts: dict[str, Any] | None = None, attempts: int | None = None,
+        self,
+        tx: Conn,
+        run_id: str,
+        step_id: str,
+        *,
+        name: str,
+        op: str,
+        status: str,
+        now: int,
+        memo: Any = ...,
+        opts: dict[str, Any] | None = None,
+        attempts: int | None = None,
         started_at: int | None = None,
     ) -> None:
         """Create or update a step row. ``memo`` omitted: no memo yet; any value (incl. None): memoized."""
@@ -683,8 +715,17 @@ class Store:
         )  # fmt: skip
 
     async def record_attempt(
-        self, tx: Conn, run_id: str, target: str, step_name: str | None, attempt: int, started_at: int,
-        ended_at: int, status_code: int | None, outcome: str, error: Any = None,
+        self,
+        tx: Conn,
+        run_id: str,
+        target: str,
+        step_name: str | None,
+        attempt: int,
+        started_at: int,
+        ended_at: int,
+        status_code: int | None,
+        outcome: str,
+        error: Any = None,
     ) -> None:
         await tx.execute(
             "INSERT INTO attempts (id, run_id, target, step_name, attempt, started_at, ended_at, status_code,"
@@ -696,8 +737,18 @@ class Store:
     # ---- pauses (wait for event, invoke, cancel_on) -----------------------------------------------
 
     async def create_pause(
-        self, tx: Conn, *, run_id: str, step_id: str | None, kind: str, event_name: str | None,
-        expression: str | None, correlation_id: str | None, expires_at: int | None, data: Any, now: int,
+        self,
+        tx: Conn,
+        *,
+        run_id: str,
+        step_id: str | None,
+        kind: str,
+        event_name: str | None,
+        expression: str | None,
+        correlation_id: str | None,
+        expires_at: int | None,
+        data: Any,
+        now: int,
     ) -> str:
         pause_id = new_ulid()
         await tx.execute(
@@ -747,12 +798,11 @@ class Store:
 
     async def list_apps(self) -> list[dict[str, Any]]:
         async with self._read() as c:
-            rows = await c.fetch(
+            return await c.fetch(
                 "SELECT a.id, a.url, a.sdk, a.framework, a.error, a.created_at, a.synced_at,"
                 " (SELECT COUNT(*) FROM functions f WHERE f.app_id = a.id AND f.active = 1) AS function_count"
                 " FROM apps a ORDER BY a.id"
             )
-        return rows
 
     async def get_app(self, app_id: str) -> dict[str, Any] | None:
         async with self._read() as c:
@@ -790,9 +840,17 @@ class Store:
         return row
 
     async def list_runs(
-        self, *, status: Sequence[str] | None = None, function_id: str | None = None, app_id: str | None = None,
-        event_id: str | None = None, since: int | None = None, until: int | None = None,
-        time_field: str = "queued_at", cursor: str | None = None, limit: int = 50,
+        self,
+        *,
+        status: Sequence[str] | None = None,
+        function_id: str | None = None,
+        app_id: str | None = None,
+        event_id: str | None = None,
+        since: int | None = None,
+        until: int | None = None,
+        time_field: str = "queued_at",
+        cursor: str | None = None,
+        limit: int = 50,
     ) -> list[dict[str, Any]]:
         """Runs newest first. ``cursor`` is the last run id of the previous page (ids are ULIDs)."""
         if time_field not in ("queued_at", "started_at", "ended_at"):
@@ -875,8 +933,13 @@ class Store:
         return row
 
     async def list_events(
-        self, *, name: str | None = None, cursor: str | None = None, limit: int = 50,
-        since: int | None = None, until: int | None = None,
+        self,
+        *,
+        name: str | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+        since: int | None = None,
+        until: int | None = None,
     ) -> list[dict[str, Any]]:
         """Events newest first, each with the ids and statuses of the runs it triggered."""
         sql = "SELECT id, name, payload, user_id, ts, received_at, duplicate FROM events WHERE 1 = 1"

@@ -21,9 +21,9 @@ os.environ.setdefault("INNGEST_DEV", "1")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     import inngest
-    import inngest.fast_api  # noqa: F401
+    import inngest.fast_api
 
-from integration.engine.harness import EngineClient, EngineProcess, make_client, sdk_app  # noqa: E402
+from integration.engine.harness import EngineClient, EngineProcess, make_client, sdk_app
 
 pytestmark = pytest.mark.slow
 
@@ -42,6 +42,7 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
     @client.create_function(fn_id="crashy", retries=10, trigger=inngest.TriggerEvent(event="t/crash"))
     def crashy(ctx: inngest.ContextSync) -> str:
         for i in range(3):
+
             def quick(i: int = i) -> int:
                 _record(ctx.run_id, f"q{i}")
                 return i
@@ -57,6 +58,7 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
         ctx.step.run("slow", slow)
         ctx.step.sleep("nap", datetime.timedelta(seconds=2))
         for i in range(3):
+
             def after(i: int = i) -> int:
                 _record(ctx.run_id, f"a{i}")
                 return i

@@ -43,7 +43,8 @@ def test_cancel_by_event_and_api(database_url: str) -> None:
         assert engine.wait_run(a)["status"] == "CANCELLED"
         assert engine.run(b)["status"] == "RUNNING"
         res = engine.http.post(f"/v1/runs/{b}/cancel")
-        assert res.status_code == 200 and res.json()["data"]["cancelled"] is True
+        assert res.status_code == 200
+        assert res.json()["data"]["cancelled"] is True
         assert engine.wait_run(b)["status"] == "CANCELLED"
         cancelled = engine.http.get("/v1/events", params={"name": "inngest/function.cancelled"}).json()["data"]
         assert {e["payload"]["data"]["run_id"] for e in cancelled} == {a, b}

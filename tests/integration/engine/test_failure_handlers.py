@@ -36,7 +36,8 @@ def test_on_failure(database_url: str) -> None:
         handler_runs = engine.http.get("/v1/runs", params={"function_id": "fail-app-primary-failure"}).json()["data"]
         assert len(handler_runs) == 1
         handler = engine.wait_run(handler_runs[0]["id"])
-        assert handler["status"] == "COMPLETED" and handler["output"] == '"handled"'
+        assert handler["status"] == "COMPLETED"
+        assert handler["output"] == '"handled"'
         assert seen["run_id"] == run["id"]
         assert seen["original"]["data"] == {"k": 1}  # type: ignore[index]
         assert seen["error"]["message"] == "primary failed"  # type: ignore[index]

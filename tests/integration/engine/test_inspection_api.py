@@ -3,6 +3,7 @@ that inngest-py's test helpers query."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import inngest
@@ -18,10 +19,8 @@ def build(client: inngest.Inngest) -> list[inngest.Function[object]]:
         async def bad() -> None:
             raise ValueError("nope")
 
-        try:
+        with contextlib.suppress(inngest.StepError):
             await ctx.step.run("second", bad)
-        except inngest.StepError:
-            pass
         return "ok"
 
     return [inspect_fn]
@@ -56,25 +55,30 @@ def test_v1_and_gql(database_url: str) -> None:
         assert run["status"] == "COMPLETED"
 
         apps = engine.http.get("/v1/apps").json()["data"]
-        assert [a["id"] for a in apps] == ["inspect-app"] and apps[0]["function_count"] == 1
+        assert [a["id"] for a in apps] == ["inspect-app"]
+        assert apps[0]["function_count"] == 1
         fns = engine.http.get("/v1/functions").json()["data"]
         assert fns[0]["config"]["triggers"] == [{"event": "t/inspect"}]
         runs = engine.http.get("/v1/runs", params={"status": "COMPLETED", "function_id": "inspect-app-inspect"})
         assert [r["id"] for r in runs.json()["data"]] == [run_id]
         assert engine.http.get("/v1/runs", params={"status": "BOGUS"}).status_code == 400
         event = engine.http.get(f"/v1/events/{event_id}").json()["data"]
-        assert event["payload"]["data"] == {"x": 1} and [r["id"] for r in event["runs"]] == [run_id]
+        assert event["payload"]["data"] == {"x": 1}
+        assert [r["id"] for r in event["runs"]] == [run_id]
         steps = {s["name"]: s for s in run["steps"]}
-        assert steps["second"]["status"] == "failed" and steps["second"]["memo"]["error"]["message"] == "nope"
+        assert steps["second"]["status"] == "failed"
+        assert steps["second"]["memo"]["error"]["message"] == "nope"
         assert all(a["started_at"] <= a["ended_at"] for a in run["attempts"])
 
         data = _gql(engine, RUN_QUERY, {"run_id": run_id})
-        assert data["run"]["status"] == "COMPLETED" and data["run"]["output"] == '"ok"'  # type: ignore[index]
+        assert data["run"]["status"] == "COMPLETED"
+        assert data["run"]["output"] == '"ok"'
         assert json.loads(data["runTrigger"]["payloads"][0])["data"] == {"x": 1}  # type: ignore[index]
         spans = data["run"]["trace"]["childrenSpans"]  # type: ignore[index]
         assert [s["name"] for s in spans] == ["first", "second"]
         first = _gql(engine, OUTPUT_QUERY, {"output_id": spans[0]["outputID"]})["runTraceSpanOutputByID"]
-        assert json.loads(first["data"]) == {"foo": [1, 2]} and first["error"] is None  # type: ignore[index]
+        assert json.loads(first["data"]) == {"foo": [1, 2]}
+        assert first["error"] is None
         second = _gql(engine, OUTPUT_QUERY, {"output_id": spans[1]["outputID"]})["runTraceSpanOutputByID"]
         assert second["error"]["message"] == "nope"  # type: ignore[index]
         by_event = _gql(engine, EVENT_QUERY, {"event_id": event_id})
@@ -83,4 +87,5 @@ def test_v1_and_gql(database_url: str) -> None:
         rerun = engine.http.post(f"/v1/runs/{run_id}/rerun")
         assert rerun.status_code == 201
         again = engine.wait_run(rerun.json()["data"]["run_id"])
-        assert again["status"] == "COMPLETED" and again["rerun_of"] == run_id
+        assert again["status"] == "COMPLETED"
+        assert again["rerun_of"] == run_id

@@ -34,7 +34,8 @@ def build(client: inngest.Inngest) -> list[inngest.Function[object]]:
 def test_invoke(database_url: str) -> None:
     with engine_and_app(database_url, "invoke-app", build) as (engine, _):
         run = engine.run_for("t/parent", {"n": 21})
-        assert run["status"] == "COMPLETED" and json.loads(run["output"]) == {"doubled": 42}
+        assert run["status"] == "COMPLETED"
+        assert json.loads(run["output"]) == {"doubled": 42}
 
         run = engine.run_for("t/parent", {"n": 1, "fail": True})
         assert json.loads(run["output"]) == {"error": "ValueError", "message": "child failed"}

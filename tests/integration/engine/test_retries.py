@@ -60,7 +60,8 @@ def build(client: inngest.Inngest) -> list[inngest.Function[object]]:
 def test_retries(database_url: str) -> None:
     with engine_and_app(database_url, "retry-app", build) as (engine, _):
         run = engine.run_for("t/flaky")
-        assert run["status"] == "COMPLETED" and run["output"] == '"ok"'
+        assert run["status"] == "COMPLETED"
+        assert run["output"] == '"ok"'
         assert attempts[run["id"]] == 3
         assert [a["outcome"] for a in run["attempts"]][:3] == ["error", "error", "step_completed"]
 
@@ -68,10 +69,12 @@ def test_retries(database_url: str) -> None:
         assert run["status"] == "FAILED"
         assert attempts[run["id"]] == 2  # retries=1: two attempts
         out = json.loads(run["output"])
-        assert out["name"] == "KeyError" and out["code"] == "unknown"
+        assert out["name"] == "KeyError"
+        assert out["code"] == "unknown"
 
         run = engine.run_for("t/nonretry")
-        assert run["status"] == "FAILED" and attempts[run["id"]] == 1
+        assert run["status"] == "FAILED"
+        assert attempts[run["id"]] == 1
         assert json.loads(run["output"])["code"] == "non_retriable_error"
 
         run = engine.run_for("t/retryafter")
@@ -80,4 +83,5 @@ def test_retries(database_url: str) -> None:
         assert second - first >= 1.3
 
         run = engine.run_for("t/caught")
-        assert run["status"] == "COMPLETED" and run["output"] == '"caught ValueError: kaboom"'
+        assert run["status"] == "COMPLETED"
+        assert run["output"] == '"caught ValueError: kaboom"'

@@ -25,7 +25,8 @@ def test_sleep(database_url: str) -> None:
     with engine_and_app(database_url, "sleep-app", build) as (engine, _):
         start = time.monotonic()
         run = engine.run_for("t/sleep")
-        assert run["status"] == "COMPLETED" and run["output"] == '"awake"'
+        assert run["status"] == "COMPLETED"
+        assert run["output"] == '"awake"'
         assert time.monotonic() - start >= 1.9
         ops = [(s["name"], s["op"], s["status"]) for s in run["steps"]]
         assert ops == [("nap", "Sleep", "completed"), ("until", "Sleep", "completed")]

@@ -16,6 +16,7 @@ def build(client: inngest.Inngest) -> list[inngest.Function[object]]:
     async def pipeline(ctx: inngest.Context) -> dict[str, object]:
         total = 0
         for i in range(3):
+
             async def step(i: int = i) -> int:
                 calls[f"{ctx.run_id}:{i}"] += 1
                 return i * 10

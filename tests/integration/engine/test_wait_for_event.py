@@ -37,4 +37,5 @@ def test_wait_fulfilled_and_timeout(database_url: str) -> None:
         assert done["output"] == '{"id": 1, "ok": true}'
 
         timed_out = engine.run_for("t/wait", {"id": 9, "timeout": 1})
-        assert timed_out["status"] == "COMPLETED" and timed_out["output"] == "null"
+        assert timed_out["status"] == "COMPLETED"
+        assert timed_out["output"] == "null"

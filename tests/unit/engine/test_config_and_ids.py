@@ -10,7 +10,9 @@ from marketing_agent.engine._ids import seeded_event_ids
 
 def test_defaults_are_dev_sqlite() -> None:
     cfg = EngineConfig()
-    assert cfg.dev and cfg.database_url.startswith("sqlite:") and cfg.port == 8288
+    assert cfg.dev
+    assert cfg.database_url.startswith("sqlite:")
+    assert cfg.port == 8288
     assert cfg.backoff[0][0] == 15
 
 

@@ -12,7 +12,13 @@ def _fn(**over: object) -> dict[str, object]:
         "id": "app-fn",
         "name": "fn",
         "triggers": [{"event": "app/go"}],
-        "steps": {"step": {"id": "step", "name": "step", "runtime": {"type": "http", "url": "http://x/api?fnId=app-fn&stepId=step"}}},
+        "steps": {
+            "step": {
+                "id": "step",
+                "name": "step",
+                "runtime": {"type": "http", "url": "http://x/api?fnId=app-fn&stepId=step"},
+            }
+        },
     }
     cfg.update(over)
     return cfg
@@ -24,13 +30,16 @@ def _app(*fns: dict[str, object]) -> dict[str, object]:
 
 def test_parse_defaults() -> None:
     app_id, (fn,) = parse_app(_app(_fn()))
-    assert app_id == "app" and fn.retries == 4 and fn.max_attempts == 5
+    assert app_id == "app"
+    assert fn.retries == 4
+    assert fn.max_attempts == 5
 
 
 def test_wildcard_and_expression_triggers() -> None:
     _, (fn,) = parse_app(_app(_fn(triggers=[{"event": "app/*", "expression": "event.data.ok == true"}])))
     trig = fn.triggers[0]
-    assert trig.matches_name("app/anything") and not trig.matches_name("other/x")
+    assert trig.matches_name("app/anything")
+    assert not trig.matches_name("other/x")
     assert matches(trig.expression, {"event": {"data": {"ok": True}}})
     assert not matches(trig.expression, {"event": {"data": {}}})  # missing key: no match, no error
 
@@ -55,7 +64,9 @@ def test_invalid_configs(bad: dict[str, object]) -> None:
 def test_cron_with_timezone() -> None:
     _, (fn,) = parse_app(_app(_fn(triggers=[{"cron": "TZ=Europe/Paris 0 9 * * 1-5"}])))
     spec = fn.triggers[0].cron
-    assert spec is not None and spec.tz == "Europe/Paris" and spec.cron == "0 9 * * 1-5"
+    assert spec is not None
+    assert spec.tz == "Europe/Paris"
+    assert spec.cron == "0 9 * * 1-5"
 
 
 def test_durations() -> None:
