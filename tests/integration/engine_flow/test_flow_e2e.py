@@ -6,6 +6,7 @@ early, a skipped run never reaches the app), so they do not depend on machine sp
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import defaultdict
@@ -18,6 +19,7 @@ from integration.engine.harness import EngineClient, engine_and_app
 
 SEEN: dict[str, list[Any]] = defaultdict(list)
 _lock = threading.Lock()
+GAUGE = {"now": 0, "peak": 0}
 
 
 def _seen(key: str, value: Any) -> None:
@@ -84,7 +86,22 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
         await ctx.step.sleep("nap", timedelta(seconds=3))
         await ctx.step.run("b", lambda: _seen("sleepy", f"b{n}"))
 
-    return [throttled, skill_like, rated, debounced, batched, timed, once, sleepy]
+    @client.create_function(
+        fn_id="fanout", trigger=inngest.TriggerEvent(event="flow/fanout"),
+        concurrency=[inngest.Concurrency(limit=2)],
+    )  # fmt: skip
+    async def fanout(ctx: inngest.Context) -> None:
+        async def work() -> None:
+            with _lock:
+                GAUGE["now"] += 1
+                GAUGE["peak"] = max(GAUGE["peak"], GAUGE["now"])
+            await asyncio.sleep(0.3)
+            with _lock:
+                GAUGE["now"] -= 1
+
+        await ctx.group.parallel(tuple((lambda i=i: ctx.step.run(f"p{i}", work)) for i in range(4)))
+
+    return [throttled, skill_like, rated, debounced, batched, timed, once, sleepy, fanout]
 
 
 def _runs(engine: EngineClient, fn: str, status: str | None = None) -> list[dict[str, Any]]:
@@ -163,6 +180,12 @@ def test_every_control_through_the_sdk(database_url: str) -> None:
         _wait(engine, "sleepy", 2)
         assert sorted(SEEN["sleepy"][:2]) == ["a1", "a2"]
         assert sorted(SEEN["sleepy"][2:]) == ["b1", "b2"]
+
+        # Each parallel step takes its own slot: 4 parallel steps under a limit of 2 run 2 at a time.
+        GAUGE.update(now=0, peak=0)
+        engine.send("flow/fanout")
+        _wait(engine, "fanout", 1)
+        assert 1 <= GAUGE["peak"] <= 2
 
         # Idempotency: one run per key.
         for order in ("o1", "o1", "o2"):
