@@ -66,7 +66,8 @@ def test_example_app(tmp_path: Path) -> None:
                 "/v1/runs", params={"function_id": "example-shop-risky-import-failure", "status": "COMPLETED"}
             ).json()["data"]
             time.sleep(0.1)
-        assert handler and "column 'price' is missing" in str(handler[0]["output"])
+        assert handler
+        assert "column 'price' is missing" in str(handler[0]["output"])
     finally:
         client.close()
         for proc in (engine, app):
