@@ -22,6 +22,9 @@ from .store import ACTIVE_STATUSES, Store
 
 log = logging.getLogger(__name__)
 
+#: Largest event ``ts`` accepted (2**53 ms is some 285,000 years; JSON numbers beyond it lose precision).
+MAX_TS_MS = 2**53
+
 
 class EngineService:
     def __init__(
@@ -169,7 +172,9 @@ class EngineService:
             if ev.get("id") is not None and not isinstance(ev.get("id"), str):
                 raise InvalidRequest(f"event {i}: id must be a string")
             ts = ev.get("ts")
-            if ts is not None and (isinstance(ts, bool) or not isinstance(ts, int | float)):
+            if ts is not None and (
+                isinstance(ts, bool) or not isinstance(ts, int | float) or not abs(ts) < MAX_TS_MS
+            ):  # also NaN, Infinity and values no BIGINT column holds
                 raise InvalidRequest(f"event {i}: ts must be a number (milliseconds since the epoch)")
             user_id = ev.get("id") if isinstance(ev.get("id"), str) and ev.get("id") else None
             payload: dict[str, Any] = {
