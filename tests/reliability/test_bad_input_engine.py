@@ -37,6 +37,8 @@ BAD_BODIES: dict[str, bytes] = {
     "name empty": b'{"name": "", "data": {}}',
     "data not an object": b'{"name": "a", "data": [1, 2]}',
     "ts not a number": b'{"name": "a", "data": {}, "ts": "yesterday"}',
+    "ts infinite": b'{"name": "a", "data": {}, "ts": Infinity}',
+    "ts beyond any timestamp": b'{"name": "a", "data": {}, "ts": 1e308}',
     "id not a string": b'{"name": "a", "data": {}, "id": {"x": 1}}',
     "deeply nested": nested(100_000),
     "huge event": json.dumps({"name": "big", "data": {"blob": "x" * 400_000}}).encode(),
