@@ -132,7 +132,7 @@ def _int(request: Request, name: str, default: int | None = None) -> int | None:
     if value in (None, ""):
         return default
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except ValueError as exc:
         raise InvalidRequest(f"{name} must be an integer") from exc
 

@@ -111,7 +111,7 @@ class Query:
     async def run(self, info: Info, run_id: Annotated[str, strawberry.argument(name="runID")]) -> FunctionRun | None:
         return await _function_run(_svc(info), run_id)
 
-    @strawberry.field(name="runTrigger")
+    @strawberry.field(name="runTrigger")  # type: ignore[untyped-decorator]
     async def run_trigger(
         self, info: Info, run_id: Annotated[str, strawberry.argument(name="runID")]
     ) -> RunTrigger | None:
@@ -122,7 +122,7 @@ class Query:
             payloads=[json.dumps(e) for e in events], event_name=events[0].get("name") if events else None
         )
 
-    @strawberry.field(name="runTraceSpanOutputByID")
+    @strawberry.field(name="runTraceSpanOutputByID")  # type: ignore[untyped-decorator]
     async def span_output(
         self, info: Info, output_id: Annotated[str, strawberry.argument(name="outputID")]
     ) -> SpanOutput | None:
@@ -160,7 +160,7 @@ def _str(value: Any) -> str | None:
 schema = strawberry.Schema(query=Query)
 
 
-class EngineGraphQL(GraphQL):  # type: ignore[misc,type-arg]
+class EngineGraphQL(GraphQL[dict[str, Any], None]):
     def __init__(self, engine: EngineService) -> None:
         super().__init__(schema, graphql_ide=None)
         self._engine = engine

@@ -230,9 +230,9 @@ class EngineService:
             raise NotFound(f"function {function_id} not found")
         now = now_ms()
         event_id = new_ulid(now)
-        event = {"name": "inngest/function.invoked", "id": event_id, "ts": now, "data": data}
+        event: dict[str, Any] = {"name": "inngest/function.invoked", "id": event_id, "ts": now, "data": data}
         async with self.store.transaction() as tx:
-            await self.store.insert_event(tx, event_id, event["name"], event, None, now, now)
+            await self.store.insert_event(tx, event_id, "inngest/function.invoked", event, None, now, now)
             item = await self.runtime.start_run(tx, fn, [event], event_id, now)
         if item:
             self.executor.submit([item])

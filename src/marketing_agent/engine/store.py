@@ -239,7 +239,7 @@ class Store:
 
     async def _connect(self) -> None:
         if self.is_postgres:
-            import asyncpg
+            import asyncpg  # type: ignore[import-untyped]
 
             url = self.url.replace("postgresql+asyncpg://", "postgresql://")
             self._pool = await asyncpg.create_pool(url, min_size=2, max_size=12)
