@@ -1,4 +1,5 @@
-"""Step-claim checks: the start timeout, the finish-timeout timer, and concurrency limits.
+"""Step-claim checks: the start timeout, the throttle on actual starts, the finish-timeout timer, and
+concurrency limits.
 
 Concurrency limits *executing steps*: a ``call`` item takes one slot in each of the function's limits
 (at most 2) for as long as the app is being called; sleeping, waiting and invoking runs hold none. Each
@@ -15,7 +16,7 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
-from .flow_keys import duration_ms, event_key
+from .flow_keys import Gcra, duration_ms, event_key
 from .flow_timers import FINISH_KIND
 
 if TYPE_CHECKING:
@@ -41,14 +42,17 @@ class Concurrency:
         self._holding: set[str] = set()  # items of this process that hold slots
         self._keys: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()  # run id → (slot key, limit)
         self._since: dict[str, int] = {}  # run id → its place in the concurrency queues
+        self._paced: OrderedDict[str, None] = OrderedDict()  # runs past the throttle's start check
 
     async def allow(self, item: QueueItem, fn: FunctionDef) -> int | None:
         now = self.clock()
         cfg = fn.config
         timeouts = cfg.get("timeouts") or {}
         limits = self._keys.get(item.run_id)
+        throttle = cfg.get("throttle")
+        pace = bool(throttle) and item.run_id not in self._paced
         run: dict[str, Any] | None = None
-        if timeouts or limits is None:
+        if timeouts or limits is None or pace:
             run = await self.db.run_brief(item.run_id)
             if run is None or run["status"] not in ("QUEUED", "RUNNING"):
                 return None  # the executor drops the item
@@ -57,6 +61,14 @@ class Concurrency:
         if run is not None and first and start_ms is not None and now > int(run["queued_at"]) + start_ms:
             await self._cancel(item.run_id, now, "timeouts.start: the run did not start in time")
             return now
+        if pace and first:
+            assert run is not None
+            assert throttle is not None
+            at = await self._pace(fn, throttle, run, now)
+            if at is not None:
+                return at if start_ms is None else min(at, max(now + 1, int(run["queued_at"]) + start_ms + 1))
+        if pace:
+            self._mark_paced(item.run_id)
         if limits is None:
             assert run is not None
             limits = self._slot_keys(fn, run)
@@ -82,6 +94,21 @@ class Concurrency:
                                         item_id=f"flowfin-{item.run_id}")  # fmt: skip
             self.rt.on_enqueue(now + finish_ms)
         return None
+
+    async def _pace(self, fn: FunctionDef, throttle: dict[str, Any], run: dict[str, Any], now: int) -> int | None:
+        """The throttle again, on actual starts: the queue makes runs due at the throttle's pace, but a
+        dispatcher that falls behind would start the late ones together. A second GCRA with the same
+        parameters keeps the starts themselves spaced (None: start now; else when to retry)."""
+        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+        g = Gcra.throttle(int(throttle["limit"]), duration_ms(throttle["period"]) or 1000,
+                          int(throttle.get("burst") or 0))  # fmt: skip
+        key = event_key(throttle.get("key"), events[0] if events else {})
+        return await self.db.gcra_next("throttle-start", fn.id, key, now, g.emission, g.tolerance)
+
+    def _mark_paced(self, run_id: str) -> None:
+        self._paced[run_id] = None
+        if len(self._paced) > _KEY_CACHE:
+            self._paced.popitem(last=False)
 
     async def release(self, item: QueueItem) -> None:
         if item.id not in self._holding:

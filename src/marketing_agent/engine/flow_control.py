@@ -180,7 +180,7 @@ def _has_start_controls(cfg: dict[str, Any]) -> bool:
 
 
 def _has_claim_controls(cfg: dict[str, Any]) -> bool:
-    return bool(cfg.get("concurrency") or cfg.get("timeouts"))
+    return bool(cfg.get("concurrency") or cfg.get("timeouts") or cfg.get("throttle"))
 
 
 __all__ = ["FINISH_KIND", "FlowControl", "system_clock"]

@@ -102,6 +102,17 @@ class FlowStore:
         await tx.execute("DELETE FROM flow_slots WHERE item_id NOT IN (SELECT id FROM queue)")
         await tx.execute("DELETE FROM flow_waiters WHERE item_id NOT IN (SELECT id FROM queue)")
 
+    async def gcra_next(self, kind: str, fn_id: str, key: str, now: int, emission: int, tolerance: int) -> int | None:
+        """Take a start now (None), or say when one will be free (the key is left untouched)."""
+        async with self.store.transaction() as tx:
+            if await self.gcra_take(tx, kind, fn_id, key, now, emission, tolerance):
+                return None
+            row = await tx.fetchrow(
+                "SELECT tat FROM flow_gcra WHERE kind = ? AND fn_id = ? AND key = ?", kind, fn_id, key
+            )
+        tat = int(row["tat"]) if row is not None else now
+        return max(tat, now) + emission - tolerance
+
     # ---- idempotency, singleton, skipped runs -------------------------------------------------------
 
     async def idempotency_claim(self, tx: Conn, fn_id: str, key: str, event_id: str, now: int, ttl: int) -> bool:

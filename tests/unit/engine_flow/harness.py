@@ -78,6 +78,16 @@ class Flow:
                 fn.id,
             )
 
+    async def call_item(self, run_id: str) -> QueueItem:
+        """The run's pending ``call`` queue item."""
+        async with self.store.transaction() as tx:
+            row = await tx.fetchrow(
+                "SELECT id, run_id, kind, target, attempt, available_at FROM queue WHERE run_id = ? AND kind = 'call'",
+                run_id,
+            )
+        assert row is not None
+        return QueueItem(row["id"], row["run_id"], row["kind"], row["target"], 0, int(row["available_at"]))
+
     async def fire_due(self) -> list[QueueItem]:
         """Fire every flow timer due at the clock (what the executor does when it claims them)."""
         out: list[QueueItem] = []

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-from marketing_agent.engine.store import QueueItem
 from unit.engine_flow.harness import T0, Flow
 
 
@@ -82,7 +81,7 @@ async def test_start_timeout_cancels_a_run_that_waits_too_long(flow: Flow) -> No
     runs = await flow.runs(fn)
     assert [r["start_at"] - T0 for r in runs] == [0, 30_001]  # claimed at its deadline, not in 60 s
     flow.clock.now = T0 + 30_001
-    item = await _call_item(flow, runs[1]["id"])
+    item = await flow.call_item(runs[1]["id"])
     assert await flow.gate.allow(item, fn) == flow.clock.now
     assert [r["status"] for r in await flow.runs(fn)] == ["QUEUED", "CANCELLED"]
 
@@ -97,16 +96,6 @@ async def test_finish_timeout_cancels_a_started_run(flow: Flow) -> None:
     flow.clock.now = T0 + 10_000
     await flow.fire_due()
     assert (await flow.runs(fn))[0]["status"] == "CANCELLED"
-
-
-async def _call_item(flow: Flow, run_id: str) -> QueueItem:
-    async with flow.store.transaction() as tx:
-        row = await tx.fetchrow(
-            "SELECT id, run_id, kind, target, attempt, available_at FROM queue WHERE run_id = ? AND kind = 'call'",
-            run_id,
-        )
-    assert row is not None
-    return QueueItem(row["id"], row["run_id"], row["kind"], row["target"], 0, int(row["available_at"]))
 
 
 async def test_priority_never_moves_a_run_ahead_of_its_throttle_slot(flow: Flow) -> None:

@@ -57,3 +57,14 @@ async def test_pruning_past_arrival_times_changes_no_decision(flow: Flow) -> Non
     await flow.send(fn, at=T0 + 20_001)
     await flow.send(fn, at=T0 + 20_001)
     assert [r["start_at"] - T0 for r in await flow.runs(fn)] == [0, 10_000, 20_001, 30_001]
+
+
+async def test_late_dispatch_does_not_bunch_throttled_starts(flow: Flow) -> None:
+    fn = await flow.register("thr", throttle={"limit": 1, "period": "10s", "burst": 0})
+    [first] = await flow.send(fn, at=T0)
+    await flow.send(fn, at=T0)  # due at T0 + 10 s
+    second = await flow.call_item((await flow.runs(fn))[1]["id"])
+    flow.clock.now = T0 + 10_000  # the dispatcher fell behind: both are claimed now
+    assert await flow.gate.allow(first, fn) is None
+    assert await flow.gate.allow(second, fn) == T0 + 20_000  # kept 10 s after the first actual start
+    assert await flow.gate.allow(first, fn) is None  # a run passes the check once (e.g. its retries)
