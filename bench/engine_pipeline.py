@@ -47,7 +47,7 @@ async def throughput(work: Path, database_url: str, runs: int, in_flight: int) -
                 await stack.send([f"run-{sent + i}" for i in range(room)])
                 sent += room
             else:
-                await asyncio.sleep(0.002)
+                await asyncio.sleep(0.01)
         elapsed = time.perf_counter() - started
         counts = await stack.counts()
         if counts.get("COMPLETED", 0) != runs + base:
@@ -62,7 +62,7 @@ async def latency(work: Path, database_url: str, runs: int) -> list[float]:
         for i in range(runs):
             await stack.send([f"lat-{i}"])
             while await _ended(stack) < i + 2:
-                await asyncio.sleep(0.001)
+                await asyncio.sleep(0.01)
         async with stack.http.get(f"{stack.engine_url}/v1/runs", params={"limit": str(runs)}) as reply:
             rows = (await reply.json())["data"]
         return [float(r["ended_at"] - r["queued_at"]) for r in rows if r["status"] == "COMPLETED"][:runs]

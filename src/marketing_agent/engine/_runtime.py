@@ -192,9 +192,16 @@ class Runtime:
         await self.store.upsert_step(tx, run_id, step_id, name=name, op=op, status=status, now=now, memo=memo)
         return await self.continue_run(tx, run, now)
 
-    async def continue_run(self, tx: Conn, run: dict[str, Any], now: int) -> list[QueueItem]:
-        """Queue the next discovery call unless parallel steps are still pending (WAIT mode)."""
-        if not run["race"] and await self.store.pending_steps(tx, run["id"]) > 0:
+    async def continue_run(
+        self, tx: Conn, run: dict[str, Any], now: int, pending: int | None = None
+    ) -> list[QueueItem]:
+        """Queue the next discovery call unless parallel steps are still pending (WAIT mode).
+
+        ``pending``: the number of pending steps when the caller already knows it (saves a query).
+        """
+        if pending is None and not run["race"]:
+            pending = await self.store.pending_steps(tx, run["id"])
+        if not run["race"] and pending:
             return []
         item = await self.store.enqueue(tx, run["id"], "call", "step", lease_ms=self.lease_ms)
         return [item]

@@ -21,7 +21,7 @@ from ._ids import new_ulid, now_ms
 from ._runtime import INVOKED_EVENT, Runtime
 from .flow import FLOW_KIND_PREFIX
 from .functions import FunctionDef, parse_duration
-from .store import ACTIVE_STATUSES, Conn, QueueItem
+from .store import ACTIVE_STATUSES, PENDING_STEP_STATUSES, Conn, QueueItem
 
 log = logging.getLogger(__name__)
 
@@ -273,7 +273,8 @@ class Executor:
             if locked is None or locked["status"] not in ACTIVE_STATUSES:
                 await self.store.delete_item(tx, item.id)
                 return []
-            await self.store.mark_started(tx, item.run_id, started)
+            if locked["status"] == "QUEUED":
+                await self.store.mark_started(tx, item.run_id, started)
             if reply.status == 200:
                 await self.store.delete_item(tx, item.id)
                 await self.store.record_attempt(
@@ -369,6 +370,7 @@ class Executor:
                     attempts=item.attempt + 1, started_at=started,
                 )  # fmt: skip
                 memo_written = True
+                known[sid] = step_status
                 new_steps += 1
                 new_bytes += size
                 outcome = "step_completed" if kind == "StepRun" else "step_failed"
@@ -377,6 +379,7 @@ class Executor:
                     continue
                 await store.upsert_step(tx, run["id"], sid, name=name, op="StepRun", status="planned", now=ended)
                 follow.append(await store.enqueue(tx, run["id"], "call", sid, lease_ms=rt.lease_ms))
+                known[sid] = "planned"
                 new_steps += 1
                 outcome = "planned"
             elif kind == "Sleep":
@@ -390,10 +393,12 @@ class Executor:
                     await store.upsert_step(tx, run["id"], sid, name=name, op="Sleep", status="completed",
                                             now=ended, memo=None, started_at=started)  # fmt: skip
                     memo_written = True
+                    known[sid] = "completed"
                 else:
                     await store.upsert_step(tx, run["id"], sid, name=name, op="Sleep", status="sleeping",
                                             now=ended, opts={"until": wake}, started_at=started)  # fmt: skip
                     await store.enqueue(tx, run["id"], "sleep", sid, available_at=wake)
+                    known[sid] = "sleeping"
                     self.hint(wake)
                 outcome = "sleep"
             elif kind == "WaitForEvent":
@@ -421,6 +426,7 @@ class Executor:
                     started_at=started,
                 )
                 await store.enqueue(tx, run["id"], "wait_timeout", pause_id, available_at=expires)
+                known[sid] = "waiting"
                 self.hint(expires)
                 new_steps += 1
                 outcome = "wait"
@@ -446,7 +452,13 @@ class Executor:
                        "message": f"run state exceeded {cfg.max_run_state_bytes} bytes"}  # fmt: skip
                 return await rt.fail(tx, run, err, ended)
         if memo_written:
-            follow += await rt.continue_run(tx, run, ended)
+            # Steps this answer did not touch keep their status; invokes resolved inline re-check in the store.
+            pending = (
+                None
+                if any(op.get("op") == "InvokeFunction" for op in ops)
+                else sum(1 for s in known.values() if s in PENDING_STEP_STATUSES)
+            )
+            follow += await rt.continue_run(tx, run, ended, pending=pending)
         return follow
 
     async def _invoke(
