@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from ._runtime import Runtime
     from .flow_control import Clock
     from .functions import FunctionDef
-    from .store import QueueItem
+    from .store import Conn, QueueItem
     from .store_flow import FlowStore
 
 log = logging.getLogger(__name__)
@@ -43,32 +43,36 @@ class Concurrency:
         self._keys: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()  # run id → (slot key, limit)
         self._since: dict[str, int] = {}  # run id → its place in the concurrency queues
         self._paced: OrderedDict[str, None] = OrderedDict()  # runs past the throttle's start check
+        self._started: OrderedDict[str, None] = OrderedDict()  # runs past their first step (timeouts)
 
     async def allow(self, item: QueueItem, fn: FunctionDef) -> int | None:
         now = self.clock()
         cfg = fn.config
         timeouts = cfg.get("timeouts") or {}
+        throttle = cfg.get("throttle") if item.run_id not in self._paced else None
         limits = self._keys.get(item.run_id)
-        throttle = cfg.get("throttle")
-        pace = bool(throttle) and item.run_id not in self._paced
         run: dict[str, Any] | None = None
-        if timeouts or limits is None or pace:
-            run = await self.db.run_brief(item.run_id)
-            if run is None or run["status"] not in ("QUEUED", "RUNNING"):
-                return None  # the executor drops the item
+        if limits is None or throttle or (timeouts and item.run_id not in self._started):
+            # One transaction reads the run and, for its first step, applies the throttle to the start.
+            async with self.rt.store.transaction() as tx:
+                run = await self.db.run_row(tx, item.run_id)
+                if run is None or run["status"] not in ("QUEUED", "RUNNING"):
+                    return None  # the executor drops the item
+                first = run["started_at"] is None
+                deadline = _deadline(run, timeouts) if first else None
+                if deadline is not None and now > deadline:
+                    items = await self.rt.cancel(tx, item.run_id, now, reason="timeouts.start: the run did not start"
+                                                 " in time")  # fmt: skip
+                    await self.db.unlease(tx, items)
+                    self.rt.on_enqueue(now)
+                    return now
+                if throttle and first:
+                    at = await self._pace(tx, fn, throttle, run, now)
+                    if at is not None:
+                        return at if deadline is None else min(at, max(now + 1, deadline + 1))
+            if throttle:
+                self._remember_run(self._paced, item.run_id)
         first = run is not None and run["started_at"] is None
-        start_ms = duration_ms(timeouts.get("start"))
-        if run is not None and first and start_ms is not None and now > int(run["queued_at"]) + start_ms:
-            await self._cancel(item.run_id, now, "timeouts.start: the run did not start in time")
-            return now
-        if pace and first:
-            assert run is not None
-            assert throttle is not None
-            at = await self._pace(fn, throttle, run, now)
-            if at is not None:
-                return at if start_ms is None else min(at, max(now + 1, int(run["queued_at"]) + start_ms + 1))
-        if pace:
-            self._mark_paced(item.run_id)
         if limits is None:
             assert run is not None
             limits = self._slot_keys(fn, run)
@@ -83,8 +87,9 @@ class Concurrency:
                 # The next in line retries soon (a release may race with its requeue); the rest rarely:
                 # a release wakes the oldest waiter at once anyway.
                 retry = now + min(RETRY_MAX_MS, RETRY_MS * (1 + position // max(1, min(lim for _k, lim in limits))))
-                if run is not None and first and start_ms is not None:  # be back in time to cancel it
-                    retry = min(retry, max(now + 1, int(run["queued_at"]) + start_ms + 1))
+                deadline = _deadline(run, timeouts) if run is not None and first else None
+                if deadline is not None:  # be back in time to cancel it
+                    retry = min(retry, max(now + 1, deadline + 1))
                 return retry
             self._holding.add(item.id)
         finish_ms = duration_ms(timeouts.get("finish"))
@@ -93,9 +98,13 @@ class Concurrency:
                 await self.db.add_timer(tx, FINISH_KIND, item.run_id, "finish", now + finish_ms, now,
                                         item_id=f"flowfin-{item.run_id}")  # fmt: skip
             self.rt.on_enqueue(now + finish_ms)
+        if timeouts:
+            self._remember_run(self._started, item.run_id)
         return None
 
-    async def _pace(self, fn: FunctionDef, throttle: dict[str, Any], run: dict[str, Any], now: int) -> int | None:
+    async def _pace(
+        self, tx: Conn, fn: FunctionDef, throttle: dict[str, Any], run: dict[str, Any], now: int
+    ) -> int | None:
         """The throttle again, on actual starts: the queue makes runs due at the throttle's pace, but a
         dispatcher that falls behind would start the late ones together. A second GCRA with the same
         parameters keeps the starts themselves spaced (None: start now; else when to retry)."""
@@ -103,12 +112,13 @@ class Concurrency:
         g = Gcra.throttle(int(throttle["limit"]), duration_ms(throttle["period"]) or 1000,
                           int(throttle.get("burst") or 0))  # fmt: skip
         key = event_key(throttle.get("key"), events[0] if events else {})
-        return await self.db.gcra_next("throttle-start", fn.id, key, now, g.emission, g.tolerance)
+        return await self.db.gcra_next(tx, "throttle-start", fn.id, key, now, g.emission, g.tolerance)
 
-    def _mark_paced(self, run_id: str) -> None:
-        self._paced[run_id] = None
-        if len(self._paced) > _KEY_CACHE:
-            self._paced.popitem(last=False)
+    @staticmethod
+    def _remember_run(seen: OrderedDict[str, None], run_id: str) -> None:
+        seen[run_id] = None
+        if len(seen) > _KEY_CACHE:
+            seen.popitem(last=False)
 
     async def release(self, item: QueueItem) -> None:
         if item.id not in self._holding:
@@ -121,13 +131,6 @@ class Concurrency:
             return
         if woken:
             self.rt.on_enqueue(self.clock())
-
-    async def _cancel(self, run_id: str, now: int, reason: str) -> None:
-        async with self.rt.store.transaction() as tx:
-            items = await self.rt.cancel(tx, run_id, now, reason=reason)
-            await self.db.unlease(tx, items)
-        if items:
-            self.rt.on_enqueue(now)
 
     def _slot_keys(self, fn: FunctionDef, run: dict[str, Any]) -> list[tuple[str, int]]:
         events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
@@ -150,3 +153,9 @@ class Concurrency:
         if len(self._keys) > _KEY_CACHE:
             old, _ = self._keys.popitem(last=False)
             self._since.pop(old, None)
+
+
+def _deadline(run: dict[str, Any], timeouts: dict[str, Any]) -> int | None:
+    """When a run that has not started yet is cancelled by ``timeouts.start``."""
+    start_ms = duration_ms(timeouts.get("start"))
+    return None if start_ms is None else int(run["queued_at"]) + start_ms

@@ -63,6 +63,7 @@ class Timers:
             batch_id = new_ulid(now)
             timeout = duration_ms(cfg.get("timeout")) or DEFAULT_BATCH_TIMEOUT_MS
             item_id = await self.db.add_timer(tx, BATCH_KIND, f"flow:batch:{batch_id}", batch_id, now + timeout, now)
+            self.rt.on_enqueue(now + timeout)
             await self.db.batch_create(tx, batch_id, fn.id, key, now, item_id)
             size, nbytes = 0, 0
         else:
@@ -78,7 +79,7 @@ class Timers:
             return []
         taken = await self.db.batch_take(tx, batch_id)
         await self.rt.store.delete_item(tx, row["item_id"])
-        fn = self.rt.registry.get(row["fn_id"])
+        fn = await self._function(row["fn_id"])
         if fn is None or not taken:
             log.warning("batch %s of %s dropped: the function is no longer registered", batch_id, row["fn_id"])
             return []
@@ -100,10 +101,19 @@ class Timers:
         if row is None:
             item_id = await self.db.add_timer(tx, DEBOUNCE_KIND, f"flow:debounce:{fn.id}", _target(fn.id, key),
                                               fire_at, now)  # fmt: skip
+            self.rt.on_enqueue(fire_at)
         else:
             item_id = row["item_id"]
-            await self.db.move_timer(tx, item_id, fire_at)
+            await self.db.move_timer(tx, item_id, fire_at)  # later: the dispatcher wakes early and looks again
         await self.db.debounce_put(tx, fn.id, key, event_id, event, first_at, fire_at, item_id)
+
+    async def _function(self, fn_id: str) -> FunctionDef | None:
+        """The function, reloading the registry once if this process has not seen its sync yet."""
+        fn = self.rt.registry.get(fn_id)
+        if fn is None:
+            await self.rt.registry.refresh()
+            fn = self.rt.registry.get(fn_id)
+        return fn
 
     # ---- timers -----------------------------------------------------------------------------------
 
@@ -124,9 +134,10 @@ class Timers:
             return []
         if int(row["fire_at"]) > now:  # an event moved it while this timer was being claimed
             await self.db.add_timer(tx, DEBOUNCE_KIND, item.run_id, item.target, int(row["fire_at"]), now, item.id)
+            self.rt.on_enqueue(int(row["fire_at"]))
             return []
         await self.db.debounce_delete(tx, fn_id, key)
-        fn = self.rt.registry.get(fn_id)
+        fn = await self._function(fn_id)
         if fn is None:
             log.warning("debounced event of %s dropped: the function is no longer registered", fn_id)
             return []

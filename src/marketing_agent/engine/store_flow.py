@@ -102,14 +102,13 @@ class FlowStore:
         await tx.execute("DELETE FROM flow_slots WHERE item_id NOT IN (SELECT id FROM queue)")
         await tx.execute("DELETE FROM flow_waiters WHERE item_id NOT IN (SELECT id FROM queue)")
 
-    async def gcra_next(self, kind: str, fn_id: str, key: str, now: int, emission: int, tolerance: int) -> int | None:
+    async def gcra_next(
+        self, tx: Conn, kind: str, fn_id: str, key: str, now: int, emission: int, tolerance: int
+    ) -> int | None:
         """Take a start now (None), or say when one will be free (the key is left untouched)."""
-        async with self.store.transaction() as tx:
-            if await self.gcra_take(tx, kind, fn_id, key, now, emission, tolerance):
-                return None
-            row = await tx.fetchrow(
-                "SELECT tat FROM flow_gcra WHERE kind = ? AND fn_id = ? AND key = ?", kind, fn_id, key
-            )
+        if await self.gcra_take(tx, kind, fn_id, key, now, emission, tolerance):
+            return None
+        row = await tx.fetchrow("SELECT tat FROM flow_gcra WHERE kind = ? AND fn_id = ? AND key = ?", kind, fn_id, key)
         tat = int(row["tat"]) if row is not None else now
         return max(tat, now) + emission - tolerance
 
@@ -178,12 +177,12 @@ class FlowStore:
             " VALUES (?, ?, ?, ?, 0, ?, 0, ?) ON CONFLICT (id) DO NOTHING",
             item_id, owner, kind, target, at, now,
         )  # fmt: skip
-        self.store._want_notify()
+        # No NOTIFY: the creating process wakes its own dispatcher (a timer is due later anyway), and the
+        # others find it when they next look at the queue.
         return item_id
 
     async def move_timer(self, tx: Conn, item_id: str, at: int) -> None:
         await tx.execute("UPDATE queue SET available_at = ? WHERE id = ?", at, item_id)
-        self.store._want_notify()
 
     async def unlease(self, tx: Conn, items: list[QueueItem]) -> None:
         """Give items back to the queue (any process's dispatcher claims them)."""
@@ -265,11 +264,10 @@ class FlowStore:
 
     # ---- runs ---------------------------------------------------------------------------------------
 
-    async def run_brief(self, run_id: str) -> dict[str, Any] | None:
-        async with self.store._read() as c:
-            return await c.fetchrow(
-                "SELECT id, function_id, status, events, queued_at, started_at FROM runs WHERE id = ?", run_id
-            )
+    async def run_row(self, tx: Conn, run_id: str) -> dict[str, Any] | None:
+        return await tx.fetchrow(
+            "SELECT id, function_id, status, events, queued_at, started_at FROM runs WHERE id = ?", run_id
+        )
 
     # ---- concurrency --------------------------------------------------------------------------------
 
