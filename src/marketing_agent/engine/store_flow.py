@@ -340,17 +340,3 @@ class FlowStore:
             if woken:
                 self.store._want_notify()
         return woken
-
-    async def has_slots(self, item_id: str) -> bool:
-        async with self.store._read() as c:
-            return await c.fetchrow("SELECT 1 AS x FROM flow_slots WHERE item_id = ? LIMIT 1", item_id) is not None
-
-    async def live_slots(self, key: str) -> int:
-        """Slots of ``key`` held right now (tests and the bench read it)."""
-        async with self.store._read() as c:
-            row = await c.fetchrow(
-                "SELECT COUNT(*) AS n FROM flow_slots s JOIN queue q ON q.id = s.item_id"
-                " WHERE s.key = ? AND q.lease_owner IS NOT NULL AND q.lease_until >= ?",
-                key, now_ms(),
-            )  # fmt: skip
-        return int(row["n"]) if row else 0
