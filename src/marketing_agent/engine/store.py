@@ -41,6 +41,9 @@ log = logging.getLogger(__name__)
 # --------------------------------------------------------------------------------------------------------
 # schema
 
+#: Prefix of a migration statement that runs on PostgreSQL only.
+PG_ONLY = "-- postgresql only\n"
+
 MIGRATIONS: list[tuple[int, list[str]]] = [
     (
         1,
@@ -99,6 +102,52 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 function_id TEXT NOT NULL, expression TEXT NOT NULL, next_at BIGINT NOT NULL,
                 PRIMARY KEY (function_id, expression))""",
             """CREATE TABLE workers (id TEXT PRIMARY KEY, started_at BIGINT NOT NULL, heartbeat_at BIGINT NOT NULL)""",
+        ],
+    ),
+    (
+        2,
+        [
+            # The hot path on PostgreSQL: a step's output and the run's next call in one round trip (see
+            # Store.step_run_fast). Same effect as the generic path in executor._apply_ops for one StepRun.
+            PG_ONLY
+            + """CREATE OR REPLACE FUNCTION engine_step_run(
+                p_item TEXT, p_run TEXT, p_step TEXT, p_name TEXT, p_memo TEXT, p_attempts INTEGER,
+                p_started BIGINT, p_ended BIGINT, p_target TEXT, p_step_name TEXT, p_attempt INTEGER,
+                p_status_code INTEGER, p_size BIGINT, p_attempt_id TEXT, p_new_item TEXT, p_owner TEXT,
+                p_lease_until BIGINT, p_max_steps INTEGER, p_max_bytes BIGINT) RETURNS TEXT
+            LANGUAGE plpgsql AS $fn$
+            DECLARE r RECORD; st TEXT; pending INTEGER;
+            BEGIN
+                SELECT status, race, step_count, state_bytes INTO r FROM runs WHERE id = p_run FOR UPDATE;
+                IF NOT FOUND THEN RETURN 'fallback'; END IF;
+                IF NOT EXISTS (SELECT 1 FROM queue WHERE id = p_item) THEN RETURN 'gone'; END IF;
+                IF r.status NOT IN ('QUEUED', 'RUNNING') OR r.race = 1 OR r.step_count + 1 > p_max_steps
+                   OR r.state_bytes + p_size > p_max_bytes THEN RETURN 'fallback'; END IF;
+                SELECT status INTO st FROM steps WHERE run_id = p_run AND step_id = p_step;
+                IF st IN ('completed', 'failed') THEN RETURN 'fallback'; END IF;
+                INSERT INTO steps (run_id, step_id, seq, name, op, status, memo, has_memo, opts, attempts,
+                                   started_at, ended_at)
+                VALUES (p_run, p_step, (SELECT COUNT(*) FROM steps WHERE run_id = p_run), p_name, 'StepRun',
+                        'completed', p_memo, 1, NULL, p_attempts, p_started, p_ended)
+                ON CONFLICT (run_id, step_id) DO UPDATE SET op = 'StepRun', status = 'completed',
+                    memo = excluded.memo, has_memo = 1,
+                    attempts = GREATEST(steps.attempts, excluded.attempts), ended_at = excluded.ended_at;
+                UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, p_started),
+                    step_count = step_count + 1, state_bytes = state_bytes + p_size WHERE id = p_run;
+                DELETE FROM queue WHERE id = p_item;
+                INSERT INTO attempts (id, run_id, target, step_name, attempt, started_at, ended_at, status_code,
+                                      outcome, error)
+                VALUES (p_attempt_id, p_run, p_target, p_step_name, p_attempt, p_started, p_ended, p_status_code,
+                        'step_completed', NULL);
+                SELECT COUNT(*) INTO pending FROM steps WHERE run_id = p_run
+                    AND status IN ('planned', 'sleeping', 'waiting', 'invoking');
+                IF pending > 0 THEN RETURN 'ok:'; END IF;
+                INSERT INTO queue (id, run_id, kind, target, attempt, available_at, priority, lease_owner,
+                                   lease_until, payload, created_at)
+                VALUES (p_new_item, p_run, 'call', 'step', 0, p_ended, 0, p_owner, p_lease_until, NULL, p_ended);
+                RETURN 'ok:' || p_new_item;
+            END
+            $fn$""",
         ],
     ),
 ]
@@ -182,6 +231,25 @@ class _PgConn:
         await self._conn.executemany(self._sql(sql), list(rows))
 
 
+def _no_reset_connection_class() -> Any:
+    import asyncpg  # type: ignore[import-untyped]
+
+    class NoResetConnection(asyncpg.Connection):  # type: ignore[misc]
+        """Skips the reset query asyncpg's pool sends on every release (a round trip per transaction).
+
+        The engine keeps no session state on pooled connections: no cursors, no LISTEN (that has its own
+        connection), only transaction-scoped advisory locks, and every transaction ends before release.
+        """
+
+        def get_reset_query(self) -> str:
+            return ""
+
+    return NoResetConnection
+
+
+_NoResetConnection: Any = None
+
+
 @dataclass(frozen=True)
 class QueueItem:
     id: str
@@ -239,10 +307,13 @@ class Store:
 
     async def _connect(self) -> None:
         if self.is_postgres:
-            import asyncpg  # type: ignore[import-untyped]
+            import asyncpg
 
+            global _NoResetConnection
+            if _NoResetConnection is None:
+                _NoResetConnection = _no_reset_connection_class()
             url = self.url.replace("postgresql+asyncpg://", "postgresql://")
-            self._pool = await asyncpg.create_pool(url, min_size=2, max_size=12)
+            self._pool = await asyncpg.create_pool(url, min_size=2, max_size=12, connection_class=_NoResetConnection)
         else:
             path = self.url.split("sqlite:///", 1)[-1] if "sqlite:///" in self.url else ":memory:"
             if path != ":memory:":
@@ -307,6 +378,8 @@ class Store:
                 if version in done:
                     continue
                 for stmt in statements:
+                    if stmt.startswith(PG_ONLY) and not self.is_postgres:
+                        continue
                     await tx.execute(stmt)
                 await tx.execute("INSERT INTO engine_schema (version, applied_at) VALUES (?, ?)", version, now_ms())
                 log.info("engine store migrated to schema version %s", version)
@@ -713,6 +786,40 @@ class Store:
             "SELECT step_id, name, op, status, has_memo, opts FROM steps WHERE run_id = ? AND step_id = ?",
             run_id, step_id,
         )  # fmt: skip
+
+    async def step_run_fast(
+        self,
+        item: QueueItem,
+        step_id: str,
+        name: str,
+        memo_text: str,
+        started: int,
+        ended: int,
+        status_code: int,
+        lease_ms: int,
+        max_steps: int,
+        max_bytes: int,
+    ) -> QueueItem | str | None:
+        """PostgreSQL only: record one completed ``step.run`` and queue the next call, in one round trip.
+
+        Returns the next item (leased to this process), None (recorded; other steps still pending),
+        ``"gone"`` (the item was taken over: drop the answer) or ``"fallback"`` (use the generic path).
+        """
+        new_id = new_ulid()
+        step_name = None if item.target == "step" else name
+        async with self._pool.acquire() as raw:
+            result = await raw.fetchval(
+                "SELECT engine_step_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
+                " $17, $18, $19)",
+                item.id, item.run_id, step_id, name, memo_text, item.attempt + 1, started, ended, item.target,
+                step_name, item.attempt, status_code, len(memo_text), new_ulid(), new_id, self.worker_id,
+                ended + lease_ms, max_steps, max_bytes,
+            )  # fmt: skip
+        if result in ("gone", "fallback"):
+            return str(result)
+        if result == "ok:":
+            return None
+        return QueueItem(new_id, item.run_id, "call", "step", 0, ended, None)
 
     async def record_attempt(
         self,
