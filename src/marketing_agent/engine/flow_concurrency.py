@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from .flow_keys import Gcra, duration_ms, event_key
@@ -33,12 +34,16 @@ RETRY_MS = 100
 RETRY_MAX_MS = 5000
 _KEY_CACHE = 10_000
 
+#: FlowControl's start checks for a run started by ``step.invoke``: a reason to skip it, or None.
+InvokedChecks = Callable[["Conn", "FunctionDef", dict[str, Any], int], Awaitable[str | None]]
+
 
 class Concurrency:
-    def __init__(self, runtime: Runtime, db: FlowStore, clock: Clock) -> None:
+    def __init__(self, runtime: Runtime, db: FlowStore, clock: Clock, invoked_checks: InvokedChecks) -> None:
         self.rt = runtime
         self.db = db
         self.clock = clock
+        self.invoked_checks = invoked_checks
         self._holding: set[str] = set()  # items of this process that hold slots
         self._keys: OrderedDict[str, list[tuple[str, int]]] = OrderedDict()  # run id → (slot key, limit)
         self._since: dict[str, int] = {}  # run id → its place in the concurrency queues
@@ -52,7 +57,8 @@ class Concurrency:
         throttle = cfg.get("throttle") if item.run_id not in self._paced else None
         limits = self._keys.get(item.run_id)
         run: dict[str, Any] | None = None
-        if limits is None or throttle or (timeouts and item.run_id not in self._started):
+        gated = item.run_id not in self._started and _skips_runs(cfg)
+        if limits is None or throttle or gated or (timeouts and item.run_id not in self._started):
             # One transaction reads the run and, for its first step, applies the throttle to the start.
             async with self.rt.store.transaction() as tx:
                 run = await self.db.run_row(tx, item.run_id)
@@ -66,6 +72,11 @@ class Concurrency:
                     await self.db.unlease(tx, items)
                     self.rt.on_enqueue(now)
                     return now
+                if first and run["parent_run_id"] and _skips_runs(cfg):
+                    reason = await self.invoked_checks(tx, fn, run, now)
+                    if reason is not None:
+                        await self._skip_invoked(tx, item.run_id, reason, now)
+                        return now
                 if throttle and first:
                     at = await self._pace(tx, fn, throttle, run, now)
                     if at is not None:
@@ -98,9 +109,19 @@ class Concurrency:
                 await self.db.add_timer(tx, FINISH_KIND, item.run_id, "finish", now + finish_ms, now,
                                         item_id=f"flowfin-{item.run_id}")  # fmt: skip
             self.rt.on_enqueue(now + finish_ms)
-        if timeouts:
+        if timeouts or _skips_runs(cfg):
             self._remember_run(self._started, item.run_id)
         return None
+
+    async def _skip_invoked(self, tx: Conn, run_id: str, reason: str, now: int) -> None:
+        """End an invoked run as SKIPPED; its parent's invoke step gets the reason as an error."""
+        run = await self.rt.store.lock_run(tx, run_id)
+        if run is None:
+            return
+        error = {"name": "FunctionSkipped", "message": f"the invoked function was skipped: {reason}"}
+        items = await self.rt.finish(tx, run, "SKIPPED", json.dumps({"skipped": reason}), now, error=error)
+        await self.db.unlease(tx, items)
+        self.rt.on_enqueue(now)
 
     async def _pace(
         self, tx: Conn, fn: FunctionDef, throttle: dict[str, Any], run: dict[str, Any], now: int
@@ -153,6 +174,10 @@ class Concurrency:
         if len(self._keys) > _KEY_CACHE:
             old, _ = self._keys.popitem(last=False)
             self._since.pop(old, None)
+
+
+def _skips_runs(cfg: dict[str, Any]) -> bool:
+    return bool(cfg.get("idempotency") or cfg.get("rateLimit") or cfg.get("singleton"))
 
 
 def _deadline(run: dict[str, Any], timeouts: dict[str, Any]) -> int | None:

@@ -9,6 +9,7 @@ timeout) are queue items of kind ``flow.*`` that the executor hands back to :met
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -54,7 +55,7 @@ class FlowControl:
         self._rt = runtime
         self._db = FlowStore(runtime.store)
         self._timers = Timers(runtime, self._db, self._start)
-        self._concurrency = Concurrency(runtime, self._db, self.clock)
+        self._concurrency = Concurrency(runtime, self._db, self.clock, self._invoked_checks)
 
     @property
     def db(self) -> FlowStore:
@@ -133,6 +134,37 @@ class FlowControl:
             start = now + timeout + 1  # it cannot start in time: claim it at the deadline, which cancels it
         return StartDecision(delay_until=start, items=tuple(items))
 
+    async def _invoked_checks(self, tx: Conn, fn: FunctionDef, run: dict[str, Any], now: int) -> str | None:
+        """Idempotency, rate limit and singleton for a run started by ``step.invoke`` (which bypasses the
+        run-start gate), at its first step: the reason to skip it, or None. A skipped child makes the
+        parent's invoke fail, as in Inngest."""
+        cfg = fn.config
+        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+        event = events[0] if events else {}
+        event_id = str(run.get("event_id") or run["id"])
+        if cfg.get("idempotency"):
+            key = event_key(cfg["idempotency"], event)
+            if not await self.db.idempotency_claim(tx, fn.id, key, event_id, now, IDEMPOTENCY_MS):
+                return "idempotency: a run with this key already started within 24 h"
+        rate = cfg.get("rateLimit")
+        if rate:
+            g = Gcra.rate_limit(int(rate["limit"]), duration_ms(rate["period"]) or 1000)
+            if not await self.db.gcra_take(tx, "rate", fn.id, event_key(rate.get("key"), event), now, g.emission,
+                                           g.tolerance):  # fmt: skip
+                return f"rate limit: more than {rate['limit']} runs in {rate['period']}"
+        singleton = cfg.get("singleton")
+        if singleton:
+            key = event_key(singleton.get("key"), event)
+            active = await self.db.singleton_run(tx, fn.id, key)
+            if active is not None and active["id"] != run["id"]:
+                if singleton.get("mode") != "cancel":
+                    return f"singleton: run {active['id']} is active"
+                assert self._rt is not None
+                await self.db.unlease(tx, await self._rt.cancel(tx, active["id"], now, reason="cancelled by a newer"
+                                                                " singleton run"))  # fmt: skip
+            await self.db.singleton_hold(tx, fn.id, key, event_id)
+        return None
+
     async def _skip(
         self, tx: Conn, fn: FunctionDef, events: list[dict[str, Any]], event_id: str, now: int, reason: str
     ) -> StartDecision:
@@ -180,7 +212,7 @@ def _has_start_controls(cfg: dict[str, Any]) -> bool:
 
 
 def _has_claim_controls(cfg: dict[str, Any]) -> bool:
-    return bool(cfg.get("concurrency") or cfg.get("timeouts") or cfg.get("throttle"))
+    return any(cfg.get(k) for k in ("concurrency", "timeouts", "throttle", "idempotency", "rateLimit", "singleton"))
 
 
 __all__ = ["FINISH_KIND", "FlowControl", "system_clock"]

@@ -266,7 +266,9 @@ class FlowStore:
 
     async def run_row(self, tx: Conn, run_id: str) -> dict[str, Any] | None:
         return await tx.fetchrow(
-            "SELECT id, function_id, status, events, queued_at, started_at FROM runs WHERE id = ?", run_id
+            "SELECT id, function_id, status, events, event_id, parent_run_id, queued_at, started_at FROM runs"
+            " WHERE id = ?",
+            run_id,
         )
 
     # ---- concurrency --------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ early, a skipped run never reaches the app), so they do not depend on machine sp
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from collections import defaultdict
@@ -101,7 +102,24 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
 
         await ctx.group.parallel(tuple((lambda i=i: ctx.step.run(f"p{i}", work)) for i in range(4)))
 
-    return [throttled, skill_like, rated, debounced, batched, timed, once, sleepy, fanout]
+    @client.create_function(
+        fn_id="child-rl", trigger=inngest.TriggerEvent(event="flow/never"),
+        rate_limit=inngest.RateLimit(limit=1, period=timedelta(minutes=1)),
+    )  # fmt: skip
+    async def child_rl(ctx: inngest.Context) -> str:
+        return "child ran"
+
+    @client.create_function(fn_id="invoker", trigger=inngest.TriggerEvent(event="flow/invoker"), retries=0)
+    async def invoker(ctx: inngest.Context) -> dict[str, str]:
+        first = await ctx.step.invoke("one", function=child_rl)
+        try:
+            await ctx.step.invoke("two", function=child_rl)
+            second = "ran"
+        except inngest.StepError as exc:
+            second = f"{exc.name}: {exc.message}"
+        return {"first": str(first), "second": second}
+
+    return [throttled, skill_like, rated, debounced, batched, timed, once, sleepy, fanout, child_rl, invoker]
 
 
 def _runs(engine: EngineClient, fn: str, status: str | None = None) -> list[dict[str, Any]]:
@@ -186,6 +204,13 @@ def test_every_control_through_the_sdk(database_url: str) -> None:
         engine.send("flow/fanout")
         _wait(engine, "fanout", 1)
         assert 1 <= GAUGE["peak"] <= 2
+
+        # An invoked function's rate limit: the skipped child makes the parent's invoke fail.
+        engine.send("flow/invoker")
+        [done] = _wait(engine, "invoker", 1)
+        output = json.loads(engine.run(done["id"])["output"])
+        assert output["first"] == "child ran"
+        assert output["second"].startswith("FunctionSkipped: the invoked function was skipped: rate limit")
 
         # Idempotency: one run per key.
         for order in ("o1", "o1", "o2"):

@@ -113,3 +113,32 @@ async def test_a_rate_limited_run_does_not_use_up_its_idempotency_key(flow: Flow
     await flow.send(fn, {"k": "b"}, at=T0)  # rate limited
     await flow.send(fn, {"k": "b"}, at=T0 + 60_000)  # the key b is still free
     assert [r["status"] for r in await flow.runs(fn)] == ["QUEUED", "SKIPPED", "QUEUED"]
+
+
+async def test_a_rate_limited_invoked_run_is_skipped_and_fails_the_invoke(flow: Flow) -> None:
+    parent_fn = await flow.register("parent")
+    child_fn = await flow.register("child", rateLimit={"limit": 1, "period": "1m"})
+    [parent_item] = await flow.send(parent_fn, at=T0)
+    children = []
+    for n in range(2):  # what the executor does for step.invoke: a pause, then the child run
+        async with flow.store.transaction() as tx:
+            await flow.store.create_pause(
+                tx, run_id=parent_item.run_id, step_id=f"inv{n}", kind="invoke", event_name=None, expression=None,
+                correlation_id=f"c{n}", expires_at=None, data=None, now=T0,
+            )  # fmt: skip
+            event = {"name": "inngest/function.invoked", "id": f"inv-{n}", "ts": T0, "data": {}}
+            await flow.store.insert_event(tx, f"inv-{n}", event["name"], event, None, T0, T0)
+            item = await flow.runtime.start_run(
+                tx, child_fn, [event], f"inv-{n}", T0, parent_run_id=parent_item.run_id, correlation_id=f"c{n}"
+            )
+        assert item is not None
+        children.append(item)
+    assert await flow.gate.allow(children[0], child_fn) is None
+    assert await flow.gate.allow(children[1], child_fn) == flow.clock.now
+    statuses = {r["id"]: r["status"] for r in await flow.runs(child_fn)}
+    assert statuses == {children[0].run_id: "QUEUED", children[1].run_id: "SKIPPED"}
+    parent = await flow.store.get_run(parent_item.run_id)
+    assert parent is not None
+    [step] = [s for s in parent["steps"] if s["step_id"] == "inv1"]
+    assert step["memo"]["error"]["name"] == "FunctionSkipped"
+    assert "rate limit" in step["memo"]["error"]["message"]
