@@ -161,15 +161,26 @@ class Executor:
                 raise
             except Exception:
                 log.exception("processing %s item %s of run %s failed", item.kind, item.id, item.run_id)
-                try:
-                    await self.store.release_item(item.id)
-                except Exception:
-                    log.exception("release failed")
-                await asyncio.sleep(0.2)
+                await self._release_until_done(item)
                 return
             item = follow[0] if follow else None
             for extra in follow[1:]:
                 self._spawn(extra)
+
+    async def _release_until_done(self, item: QueueItem) -> None:
+        """Hand a failed item back to the queue, retrying while the database is away: the heartbeat keeps
+        renewing this process's leases, so an item left leased here would never run again."""
+        delay = 0.2
+        while not self._stopping:
+            await asyncio.sleep(delay)
+            try:
+                await self.store.release_item(item.id)
+            except Exception:
+                log.exception("release of item %s failed; retrying in %.1f s", item.id, delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._wake.set()
+            return
 
     async def _process(self, item: QueueItem) -> list[QueueItem]:
         if item.kind == "call":
@@ -266,7 +277,7 @@ class Executor:
         if ops:
             ops = [await self._ai_call(op) if op.get("op") == "AIGateway" else op for op in ops]
         ended = now_ms()
-        if self.store.is_postgres and ops is not None and len(ops) == 1 and ops[0].get("op") == "StepRun":
+        if ops is not None and len(ops) == 1 and ops[0].get("op") == "StepRun":
             fast = await self._step_run_fast(item, ops[0], reply, started, ended)
             if fast != "fallback":
                 return fast  # type: ignore[return-value]
@@ -293,7 +304,7 @@ class Executor:
     async def _step_run_fast(
         self, item: QueueItem, op: dict[str, Any], reply: Reply, started: int, ended: int
     ) -> list[QueueItem] | str:
-        """PostgreSQL hot path for the common answer (one StepRun): one round trip instead of ten."""
+        """Hot path for the common answer (one StepRun): one statement on PostgreSQL, few on SQLite."""
         memo_text = json.dumps({"data": op.get("data")}, separators=(",", ":"), ensure_ascii=False)
         if len(memo_text) > self.config.max_step_output_bytes:
             return "fallback"
