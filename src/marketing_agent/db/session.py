@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from marketing_agent.errors import ConfigError
+from marketing_agent.errors import ConfigError, ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -67,6 +67,26 @@ def create_engine(url: str) -> AsyncEngine:
     return engine
 
 
+#: SQLSTATE classes of a lost or refused connection: 08 connection exception, 57P01-03 shutdown/starting up.
+_CONNECTION_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+
+
+def is_connection_error(exc: DBAPIError) -> bool:
+    """True when ``exc`` says the database went away, not that the statement was wrong."""
+    if exc.connection_invalidated:
+        return True
+    # The driver's own error is ``orig`` or, behind SQLAlchemy's asyncpg adapter, ``orig.__cause__``.
+    for err in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        if isinstance(err, OSError | ConnectionError):
+            return True
+        sqlstate = getattr(err, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_CONNECTION_SQLSTATES):
+            return True
+        if type(err).__name__ in ("ConnectionDoesNotExistError", "InterfaceError") and "connection" in str(err):
+            return True
+    return False
+
+
 class Database:
     """The app database: one engine and a session factory. Open once per process, pass it down."""
 
@@ -81,9 +101,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
-        """One unit of work: commits when the block ends, rolls back when it raises."""
-        async with self._sessions() as session, session.begin():
-            yield session
+        """One unit of work: commits when the block ends, rolls back when it raises.
+
+        Losing the database (a restart, a dropped connection) raises :class:`ServiceUnavailable`, which is
+        retryable and which the API answers with 503, instead of a driver error that would be a 500.
+        """
+        try:
+            async with self._sessions() as session, session.begin():
+                yield session
+        except DBAPIError as exc:
+            if is_connection_error(exc):
+                raise ServiceUnavailable("the database is unavailable; try again shortly") from exc
+            raise
+        except ConnectionError as exc:  # a refused connect surfaces from the driver unwrapped
+            raise ServiceUnavailable("the database is unavailable; try again shortly") from exc
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
