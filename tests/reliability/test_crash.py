@@ -51,16 +51,16 @@ async def crash_scenario(
     api_kills: int,
     seed: int,
     settle_timeout: float,
-    app_database_url: str | None = None,
-    engine_database_url: str | None = None,
+    use_cli: bool = False,
 ) -> System:
     # skill-execute is throttled to 10 starts a minute per user: spread the runs so none waits a minute
     users = max(1, (runs + 9) // 10)
     system = System(
         root=tmp_path,
         llm_origin=llm.origin,
-        app_database_url=app_database_url or f"sqlite:///{tmp_path / 'app.db'}",
-        engine_database_url=engine_database_url or f"sqlite:///{tmp_path / 'engine.db'}",
+        app_database_url=f"sqlite:///{tmp_path / 'app.db'}",
+        engine_database_url=f"sqlite:///{tmp_path / 'engine.db'}",
+        use_cli=use_cli,
     )
     keys = await system.prepare(users)
     rng = random.Random(seed)
@@ -89,6 +89,7 @@ async def crash_scenario(
         views = await wait_until_settled(system, submitter.accepted, timeout=settle_timeout)
         rows = await output_run_ids(system.settings().resolved_database_url)
         assert_exactly_once(system, views, rows)
+        assert not submitter.unexpected, f"answers outside the contract: {submitter.unexpected[:5]}"
         assert system.restarts == {"engine": engine_kills, "api": api_kills}
         return system
     finally:

@@ -93,9 +93,7 @@ def test_postgres_restart_under_200_runs(tmp_path: Path, fake_llm: FakeAnthropic
 async def _scenario(
     tmp_path: Path, llm: FakeAnthropic, cluster: tuple[str, str], app_url: str, engine_url: str, *, runs: int
 ) -> None:
-    system = System(
-        root=tmp_path, llm_origin=llm.origin, app_database_url=app_url, engine_database_url=engine_url
-    )
+    system = System(root=tmp_path, llm_origin=llm.origin, app_database_url=app_url, engine_database_url=engine_url)
     keys = await system.prepare(users=(runs + 9) // 10)  # 10 starts a minute per user: no run waits
     rng = random.Random(15)
     try:
@@ -123,5 +121,6 @@ async def _scenario(
         assert system.api.poll() is None, "the API died with the database"
         rows = await output_run_ids(app_url)
         assert_exactly_once(system, views, rows)
+        assert not submitter.unexpected, f"answers outside the contract: {submitter.unexpected[:5]}"
     finally:
         system.stop()
