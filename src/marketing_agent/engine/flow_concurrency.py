@@ -49,6 +49,7 @@ class Concurrency:
         self._since: dict[str, int] = {}  # run id → its place in the concurrency queues
         self._paced: OrderedDict[str, None] = OrderedDict()  # runs past the throttle's start check
         self._started: OrderedDict[str, None] = OrderedDict()  # runs past their first step (timeouts)
+        self._checked: OrderedDict[str, None] = OrderedDict()  # runs past the invoked-run start checks
 
     async def allow(self, item: QueueItem, fn: FunctionDef) -> int | None:
         now = self.clock()
@@ -57,7 +58,7 @@ class Concurrency:
         throttle = cfg.get("throttle") if item.run_id not in self._paced else None
         limits = self._keys.get(item.run_id)
         run: dict[str, Any] | None = None
-        gated = item.run_id not in self._started and _skips_runs(cfg)
+        gated = item.run_id not in self._checked and _skips_runs(cfg)
         if limits is None or throttle or gated or (timeouts and item.run_id not in self._started):
             # One transaction reads the run and, for its first step, applies the throttle to the start.
             async with self.rt.store.transaction() as tx:
@@ -72,15 +73,16 @@ class Concurrency:
                     await self.db.unlease(tx, items)
                     self.rt.on_enqueue(now)
                     return now
-                if first and run["parent_run_id"] and _skips_runs(cfg):
+                if gated and first and run["parent_run_id"]:
                     reason = await self.invoked_checks(tx, fn, run, now)
                     if reason is not None:
                         await self._skip_invoked(tx, item.run_id, reason, now)
                         return now
-                if throttle and first:
-                    at = await self._pace(tx, fn, throttle, run, now)
-                    if at is not None:
-                        return at if deadline is None else min(at, max(now + 1, deadline + 1))
+                at = await self._pace(tx, fn, throttle, run, now) if throttle and first else None
+            if gated:  # checked once (committed): a later denial must not check it again
+                self._remember_run(self._checked, item.run_id)
+            if at is not None:
+                return at if deadline is None else min(at, max(now + 1, deadline + 1))
             if throttle:
                 self._remember_run(self._paced, item.run_id)
         first = run is not None and run["started_at"] is None
@@ -109,7 +111,7 @@ class Concurrency:
                 await self.db.add_timer(tx, FINISH_KIND, item.run_id, "finish", now + finish_ms, now,
                                         item_id=f"flowfin-{item.run_id}")  # fmt: skip
             self.rt.on_enqueue(now + finish_ms)
-        if timeouts or _skips_runs(cfg):
+        if timeouts:
             self._remember_run(self._started, item.run_id)
         return None
 

@@ -115,11 +115,13 @@ class FlowStore:
     # ---- idempotency, singleton, skipped runs -------------------------------------------------------
 
     async def idempotency_claim(self, tx: Conn, fn_id: str, key: str, event_id: str, now: int, ttl: int) -> bool:
-        """True when the key is free (or expired) and is now held by ``event_id`` for ``ttl`` ms."""
+        """True when the key is free (or expired, or already held by ``event_id``: checking twice is harmless)
+        and is now held by ``event_id`` for ``ttl`` ms."""
         row = await tx.fetchrow(
             "INSERT INTO flow_idempotency (fn_id, key, event_id, expires_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (fn_id, key) DO UPDATE SET event_id = excluded.event_id, expires_at = excluded.expires_at"
-            " WHERE flow_idempotency.expires_at <= ? RETURNING event_id",
+            " WHERE flow_idempotency.expires_at <= ? OR flow_idempotency.event_id = excluded.event_id"
+            " RETURNING event_id",
             fn_id, key, event_id, now + ttl, now,
         )  # fmt: skip
         return row is not None

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+from marketing_agent.engine.flow_control import FlowControl
+from marketing_agent.engine.functions import FunctionDef
+from marketing_agent.engine.store import QueueItem
 from unit.engine_flow.harness import T0, Flow
 
 
@@ -115,24 +119,27 @@ async def test_a_rate_limited_run_does_not_use_up_its_idempotency_key(flow: Flow
     assert [r["status"] for r in await flow.runs(fn)] == ["QUEUED", "SKIPPED", "QUEUED"]
 
 
+async def _invoke(flow: Flow, parent: QueueItem, child: FunctionDef, n: int, data: dict[str, Any]) -> QueueItem:
+    """What the executor does for step.invoke: a pause in the parent, then the child run."""
+    async with flow.store.transaction() as tx:
+        await flow.store.create_pause(
+            tx, run_id=parent.run_id, step_id=f"inv{n}", kind="invoke", event_name=None, expression=None,
+            correlation_id=f"c{n}", expires_at=None, data=None, now=T0,
+        )  # fmt: skip
+        event = {"name": "inngest/function.invoked", "id": f"inv-{n}", "ts": T0, "data": data}
+        await flow.store.insert_event(tx, f"inv-{n}", event["name"], event, None, T0, T0)
+        item = await flow.runtime.start_run(
+            tx, child, [event], f"inv-{n}", T0, parent_run_id=parent.run_id, correlation_id=f"c{n}"
+        )
+    assert item is not None
+    return item
+
+
 async def test_a_rate_limited_invoked_run_is_skipped_and_fails_the_invoke(flow: Flow) -> None:
     parent_fn = await flow.register("parent")
     child_fn = await flow.register("child", rateLimit={"limit": 1, "period": "1m"})
     [parent_item] = await flow.send(parent_fn, at=T0)
-    children = []
-    for n in range(2):  # what the executor does for step.invoke: a pause, then the child run
-        async with flow.store.transaction() as tx:
-            await flow.store.create_pause(
-                tx, run_id=parent_item.run_id, step_id=f"inv{n}", kind="invoke", event_name=None, expression=None,
-                correlation_id=f"c{n}", expires_at=None, data=None, now=T0,
-            )  # fmt: skip
-            event = {"name": "inngest/function.invoked", "id": f"inv-{n}", "ts": T0, "data": {}}
-            await flow.store.insert_event(tx, f"inv-{n}", event["name"], event, None, T0, T0)
-            item = await flow.runtime.start_run(
-                tx, child_fn, [event], f"inv-{n}", T0, parent_run_id=parent_item.run_id, correlation_id=f"c{n}"
-            )
-        assert item is not None
-        children.append(item)
+    children = [await _invoke(flow, parent_item, child_fn, n, {}) for n in range(2)]
     assert await flow.gate.allow(children[0], child_fn) is None
     assert await flow.gate.allow(children[1], child_fn) == flow.clock.now
     statuses = {r["id"]: r["status"] for r in await flow.runs(child_fn)}
@@ -142,3 +149,21 @@ async def test_a_rate_limited_invoked_run_is_skipped_and_fails_the_invoke(flow: 
     [step] = [s for s in parent["steps"] if s["step_id"] == "inv1"]
     assert step["memo"]["error"]["name"] == "FunctionSkipped"
     assert "rate limit" in step["memo"]["error"]["message"]
+
+
+async def test_an_invoked_run_waiting_for_a_slot_keeps_its_idempotency_key(flow: Flow) -> None:
+    parent_fn = await flow.register("parent")
+    child_fn = await flow.register("child", idempotency="event.data.k", concurrency=[{"limit": 1}])
+    [parent_item] = await flow.send(parent_fn, at=T0)
+    first = await _invoke(flow, parent_item, child_fn, 0, {"k": "a"})
+    second = await _invoke(flow, parent_item, child_fn, 1, {"k": "b"})
+    assert await flow.gate.allow(first, child_fn) is None
+    assert await flow.gate.allow(second, child_fn) is not None  # no slot: it waits
+    await flow.gate.release(first)
+    async with flow.store.transaction() as tx:
+        await flow.store.delete_item(tx, first.id)
+    assert await flow.gate.allow(second, child_fn) is None  # checked again: still its own key
+    other = FlowControl(clock=flow.clock)  # another process checks the same run from scratch
+    other.bind(flow.runtime)
+    assert await other.allow(second, child_fn) is None
+    assert [r["status"] for r in await flow.runs(child_fn)] == ["QUEUED", "QUEUED"]
