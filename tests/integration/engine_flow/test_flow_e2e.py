@@ -162,11 +162,14 @@ def test_every_control_through_the_sdk(database_url: str) -> None:
 
         # skill-execute's throttle (10 a minute per user, the SDK's default burst 1): 11 start at once,
         # the 12th waits for its turn (about 6 s later) and is still queued when the others are done.
+        sent_ms = int(time.time() * 1000)
         for n in range(12):
             engine.send("flow/skill", {"userId": "u1", "n": n})
         _wait(engine, "skill-like", 11)
-        assert sorted(SEEN["skill"]) == list(range(11))
-        assert [r["status"] for r in _runs(engine, "skill-like", "QUEUED")] == ["QUEUED"]
+        assert sorted(SEEN["skill"])[:11] == list(range(11))
+        twelfth = max(_runs(engine, "skill-like"), key=lambda r: r["started_at"] or float("inf"))
+        # Still queued, or (on a very slow machine) started no earlier than one period/limit later.
+        assert twelfth["status"] == "QUEUED" or twelfth["started_at"] >= sent_ms + 6000 - 2
 
         # Rate limit: exactly the excess is skipped, recorded with its reason, never sent to the app.
         for n in range(5):
