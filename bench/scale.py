@@ -37,7 +37,10 @@ def _history(count: int) -> Iterator[tuple[list[tuple[Any, ...]], ...]]:
     function_id = f"{APP_ID}-{FUNCTION_ID}"
     base = int(time.time() * 1000) - 3_600_000 - count * 1000
     for start in range(0, count, CHUNK):
-        events, runs, steps, attempts = [], [], [], []
+        events: list[tuple[Any, ...]] = []
+        runs: list[tuple[Any, ...]] = []
+        steps: list[tuple[Any, ...]] = []
+        attempts: list[tuple[Any, ...]] = []
         for i in range(start, min(count, start + CHUNK)):
             at = base + i * 1000
             event_id, run_id = _ulid(at), _ulid(at + 1)
