@@ -11,6 +11,8 @@ import inngest
 
 from integration.engine.harness import EngineClient, engine_in_process, make_client, sdk_app
 
+#: Long enough that the engine is stopped before the 2nd start and before the debounce fires.
+PERIOD = 3
 STARTS: list[float] = []
 DEBOUNCED: list[int] = []
 _lock = threading.Lock()
@@ -19,7 +21,7 @@ _lock = threading.Lock()
 def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
     @client.create_function(
         fn_id="paced", trigger=inngest.TriggerEvent(event="restart/paced"),
-        throttle=inngest.Throttle(limit=1, period=timedelta(seconds=1), burst=0),
+        throttle=inngest.Throttle(limit=1, period=timedelta(seconds=PERIOD), burst=0),
     )  # fmt: skip
     async def paced(ctx: inngest.Context) -> None:
         with _lock:
@@ -27,7 +29,7 @@ def build(client: inngest.Inngest) -> list[inngest.Function[Any]]:
 
     @client.create_function(
         fn_id="quiet", trigger=inngest.TriggerEvent(event="restart/quiet"),
-        debounce=inngest.Debounce(period=timedelta(seconds=1)),
+        debounce=inngest.Debounce(period=timedelta(seconds=PERIOD)),
     )  # fmt: skip
     async def quiet(ctx: inngest.Context) -> None:
         with _lock:
@@ -53,19 +55,19 @@ def test_throttle_and_debounce_survive_a_restart(database_url: str) -> None:
             sent = time.time()
             for _ in range(3):
                 first.send("restart/paced")
-            first.send("restart/quiet", {"n": 1})
-            first.send("restart/quiet", {"n": 2})
+            res = first.http.post("/e/test-key", json=[{"name": "restart/quiet", "data": {"n": n}} for n in (1, 2)])
+            assert res.status_code == 200, res.text
         finally:
             first_engine.__exit__(None, None, None)
         # Stopped before the throttle released the 2nd and 3rd runs and before the debounce fired.
         assert len(STARTS) <= 1
         assert DEBOUNCED == []
         with engine_in_process(database_url) as second:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 30 + 3 * PERIOD
             while time.monotonic() < deadline and (_completed(second, "paced") < 3 or _completed(second, "quiet") < 1):
                 time.sleep(0.05)
             assert _completed(second, "paced") == 3
     assert DEBOUNCED == [2]
     assert len(STARTS) == 3
     # Paced from the first event, across the restart (ms rounding aside).
-    assert all(start >= sent + k * 1.0 - 0.002 for k, start in enumerate(sorted(STARTS)))
+    assert all(start >= sent + k * PERIOD - 0.002 for k, start in enumerate(sorted(STARTS)))
