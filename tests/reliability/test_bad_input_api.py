@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
+from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -35,6 +36,8 @@ def fuzz_every_operation(api: LiveApi, examples: int, *, derandomize: bool) -> l
     schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json")
     labels: list[str] = []
     for result in schema.get_all_operations():
+        if not isinstance(result, Ok):
+            raise AssertionError(f"the API's OpenAPI schema has an operation schemathesis cannot read: {result.err()}")
         operation = result.ok()
         labels.append(operation.label)
         strategy = st.one_of(
