@@ -95,7 +95,7 @@ SEEN: dict[str, list[Any]] = {"debounced": [], "batched": [], "paced": []}
 def build_shared(client: inngest.Inngest) -> list[inngest.Function[Any]]:
     @client.create_function(
         fn_id="debounced", trigger=inngest.TriggerEvent(event="multi/debounced"),
-        debounce=inngest.Debounce(period=timedelta(seconds=1)),
+        debounce=inngest.Debounce(period=timedelta(seconds=3)),  # longer than sending the events takes
     )  # fmt: skip
     async def debounced(ctx: inngest.Context) -> None:
         SEEN["debounced"].append(ctx.event.data["n"])
