@@ -807,6 +807,11 @@ class Store:
         """
         new_id = new_ulid()
         step_name = None if item.target == "step" else name
+        if self._sqlite is not None:
+            return await self._step_run_fast_sqlite(
+                item, step_id, name, step_name, memo_text, started, ended, status_code, new_id, lease_ms,
+                max_steps, max_bytes,
+            )  # fmt: skip
         async with self._pool.acquire() as raw:
             result = await raw.fetchval(
                 "SELECT engine_step_run($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,"
@@ -820,6 +825,87 @@ class Store:
         if result == "ok:":
             return None
         return QueueItem(new_id, item.run_id, "call", "step", 0, ended, None)
+
+    async def _step_run_fast_sqlite(
+        self,
+        item: QueueItem,
+        step_id: str,
+        name: str,
+        step_name: str | None,
+        memo_text: str,
+        started: int,
+        ended: int,
+        status_code: int,
+        new_id: str,
+        lease_ms: int,
+        max_steps: int,
+        max_bytes: int,
+    ) -> QueueItem | str | None:
+        """The same statements as ``engine_step_run`` (PostgreSQL), on the SQLite connection."""
+        db = self._sqlite
+        assert db is not None
+        async with self._sqlite_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT status, race, step_count, state_bytes, EXISTS (SELECT 1 FROM queue WHERE id = ?)"
+                    " FROM runs WHERE id = ?",
+                    (item.id, item.run_id),
+                ).fetchone()
+                if row is None:
+                    db.execute("ROLLBACK")
+                    return "fallback"
+                status, race, step_count, state_bytes, item_ok = row
+                if not item_ok:
+                    db.execute("ROLLBACK")
+                    return "gone"
+                size = len(memo_text)
+                step = db.execute(
+                    "SELECT status FROM steps WHERE run_id = ? AND step_id = ?", (item.run_id, step_id)
+                ).fetchone()
+                if (
+                    status not in ACTIVE_STATUSES or race or step_count + 1 > max_steps
+                    or state_bytes + size > max_bytes or (step is not None and step[0] in ("completed", "failed"))
+                ):  # fmt: skip
+                    db.execute("ROLLBACK")
+                    return "fallback"
+                db.execute(
+                    "INSERT INTO steps (run_id, step_id, seq, name, op, status, memo, has_memo, opts, attempts,"
+                    " started_at, ended_at) VALUES (?, ?, (SELECT COUNT(*) FROM steps WHERE run_id = ?), ?,"
+                    " 'StepRun', 'completed', ?, 1, NULL, ?, ?, ?) ON CONFLICT (run_id, step_id) DO UPDATE SET"
+                    " op = 'StepRun', status = 'completed', memo = excluded.memo, has_memo = 1,"
+                    " attempts = MAX(steps.attempts, excluded.attempts), ended_at = excluded.ended_at",
+                    (item.run_id, step_id, item.run_id, name, memo_text, item.attempt + 1, started, ended),
+                )
+                db.execute(
+                    "UPDATE runs SET status = 'RUNNING', started_at = COALESCE(started_at, ?),"
+                    " step_count = step_count + 1, state_bytes = state_bytes + ? WHERE id = ?",
+                    (started, size, item.run_id),
+                )
+                db.execute("DELETE FROM queue WHERE id = ?", (item.id,))
+                db.execute(
+                    "INSERT INTO attempts (id, run_id, target, step_name, attempt, started_at, ended_at, status_code,"
+                    " outcome, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'step_completed', NULL)",
+                    (new_ulid(), item.run_id, item.target, step_name, item.attempt, started, ended, status_code),
+                )
+                pending = db.execute(
+                    "SELECT COUNT(*) FROM steps WHERE run_id = ?"
+                    " AND status IN ('planned', 'sleeping', 'waiting', 'invoking')",
+                    (item.run_id,),
+                ).fetchone()[0]
+                nxt: QueueItem | None = None
+                if not pending:
+                    db.execute(
+                        "INSERT INTO queue (id, run_id, kind, target, attempt, available_at, priority, lease_owner,"
+                        " lease_until, payload, created_at) VALUES (?, ?, 'call', 'step', 0, ?, 0, ?, ?, NULL, ?)",
+                        (new_id, item.run_id, ended, self.worker_id, ended + lease_ms, ended),
+                    )
+                    nxt = QueueItem(new_id, item.run_id, "call", "step", 0, ended, None)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+        return nxt
 
     async def record_attempt(
         self,
