@@ -67,6 +67,9 @@ class EngineConfig:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # Accept lists (``app_urls=[...]``) while keeping the dataclass hashable and immutable.
+        object.__setattr__(self, "app_urls", tuple(self.app_urls))
+        object.__setattr__(self, "event_keys", tuple(self.event_keys))
         if not (self.database_url.startswith("sqlite:") or self.database_url.startswith("postgres")):
             raise EngineConfigError(f"database_url must be sqlite:///… or postgresql://…, got {self.database_url!r}")
         if not 0 < self.port < 65536:
