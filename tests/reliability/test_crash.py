@@ -42,6 +42,31 @@ async def wait_for_function(system: System, timeout: float = 60.0) -> None:
     raise AssertionError(f"the engine never registered {SKILL_FUNCTION}\n{system.logs()}")
 
 
+async def probe_event_api(
+    http: httpx.AsyncClient, system: System, acknowledged: list[str], stop: asyncio.Event
+) -> None:
+    """Send events straight to the engine's event API through the kills; keep the ids it answered 200 for."""
+    sent = 0
+    while not stop.is_set():
+        sent += 1
+        try:
+            reply = await http.post(
+                f"{system.engine_url}/e/any", json={"name": "reliability/probe", "data": {"n": sent}}, timeout=5
+            )
+        except httpx.TransportError:
+            reply = None  # the engine is down: nothing was acknowledged
+        if reply is not None and reply.status_code == 200:
+            acknowledged.extend(reply.json()["ids"])
+        await asyncio.sleep(0.05)
+
+
+async def assert_events_kept(http: httpx.AsyncClient, system: System, acknowledged: list[str]) -> None:
+    """Every event the engine answered 200 for survived the kills."""
+    assert len(acknowledged) > 10, "the probe never reached the engine"
+    lost = [i for i in acknowledged if (await http.get(f"{system.engine_url}/v1/events/{i}")).status_code != 200]
+    assert not lost, f"{len(lost)} of {len(acknowledged)} acknowledged events are gone: {lost[:5]}"
+
+
 async def crash_scenario(
     tmp_path: Path,
     llm: FakeAnthropic,
@@ -79,12 +104,18 @@ async def crash_scenario(
                     await asyncio.sleep(rng.uniform(0.0, 0.15))
 
             late = asyncio.create_task(submit_the_rest())
+            stop_probing = asyncio.Event()
+            acknowledged: list[str] = []
+            probes = asyncio.create_task(probe_event_api(http, system, acknowledged, stop_probing))
             plan = ["engine"] * engine_kills + ["api"] * api_kills
             rng.shuffle(plan)
             for name in plan:
                 await asyncio.sleep(rng.uniform(0.2, 1.5))
                 await asyncio.to_thread(system.restart, name)
             await late
+            stop_probing.set()
+            await probes
+            await assert_events_kept(http, system, acknowledged)
         assert len(submitter.accepted) == runs
         views = await wait_until_settled(system, submitter.accepted, timeout=settle_timeout)
         rows = await output_run_ids(system.settings().resolved_database_url)
