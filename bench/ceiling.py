@@ -1,4 +1,4 @@
-"""The protocol's ceiling: the SDK app driven directly over aiohttp, with no engine and no database.
+"""The protocol's ceiling: the SDK app driven directly over aiohttp, with no engine and no engine store.
 
 Per run this sends exactly the requests an executor sends for an 8-step function (one call per step plus
 the final call that returns the output), carrying the memoized step results forward like an engine does.
