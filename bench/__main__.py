@@ -58,7 +58,7 @@ def _b1(work: Path, runs: int, rows: list[Measurement]) -> None:
         )
 
     pg = postgres_available()
-    add("ceiling", "SDK app driven by aiohttp, no engine/DB", ceiling(work / "ceiling", runs)["seconds"])
+    add("ceiling", "SDK app driven by aiohttp, no engine/store", ceiling(work / "ceiling", runs)["seconds"])
     add(
         "ours",
         "SQLite",
