@@ -107,7 +107,8 @@ class Executor:
         self._inflight -= 1
         if not task.cancelled() and task.exception() is not None:
             log.error("queue task failed", exc_info=task.exception())
-        self._wake.set()
+        if self._inflight == self.config.max_concurrency - 1:
+            self._wake.set()  # it was saturated: there is room to claim again
 
     # ---- background loops ---------------------------------------------------------------------------
 
@@ -124,13 +125,15 @@ class Executor:
         while not self._stopping:
             try:
                 free = self.config.max_concurrency - self._inflight
-                claimed: list[QueueItem] = []
-                if free > 0:
-                    self._wake.clear()
-                    claimed = await self.store.claim(min(free, 64), self.rt.lease_ms)
-                    for item in claimed:
-                        self._spawn(item)
-                if claimed and len(claimed) == min(free, 64):
+                self._wake.clear()
+                if free <= 0:  # saturated: wait until a task ends (it wakes us), or the poll interval
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), self.config.poll_interval)
+                    continue
+                claimed = await self.store.claim(min(free, 64), self.rt.lease_ms)
+                for item in claimed:
+                    self._spawn(item)
+                if len(claimed) == min(free, 64):
                     continue
                 timeout = self.config.poll_interval
                 due = await self.store.next_due()
@@ -138,7 +141,8 @@ class Executor:
                     due = self._next_hint if due is None else min(due, self._next_hint)
                     self._next_hint = None
                 if due is not None:
-                    timeout = max(0.0, min(timeout, (due - now_ms()) / 1000))
+                    # A due item we could not claim (locked by another process) must not make us spin.
+                    timeout = max(0.002, min(timeout, (due - now_ms()) / 1000))
                 if timeout > 0:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._wake.wait(), timeout)
