@@ -118,6 +118,7 @@ class Executor:
             await asyncio.sleep(interval)
             try:
                 await self.store.heartbeat(self.rt.lease_ms)
+                await self.store.ensure_listening()
             except Exception:
                 log.exception("heartbeat failed")
 

@@ -294,6 +294,7 @@ class Store:
         self._pool: Any = None
         self._sql_cache: dict[str, str] = {}
         self._listen_conn: Any = None
+        self._listen_callback: Callable[[], None] | None = None
         self._notify_pending = False
 
     # ---- lifecycle ---------------------------------------------------------------------------------
@@ -397,8 +398,17 @@ class Store:
             return
         import asyncpg
 
-        self._listen_conn = await asyncpg.connect(self.url)
+        self._listen_callback = callback
+        self._listen_conn = await asyncpg.connect(self.url.replace("postgresql+asyncpg://", "postgresql://"))
         await self._listen_conn.add_listener("engine_queue", lambda *_a: callback())
+
+    async def ensure_listening(self) -> None:
+        """Re-open the LISTEN connection if it was lost (polling covers the gap meanwhile)."""
+        callback = self._listen_callback
+        if callback is None or (self._listen_conn is not None and not self._listen_conn.is_closed()):
+            return
+        log.warning("LISTEN connection lost; reconnecting")
+        await self.listen(callback)
 
     def _want_notify(self) -> None:
         if self.is_postgres:
