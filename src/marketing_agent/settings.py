@@ -28,9 +28,7 @@ class Settings(BaseSettings):
     # --- where things live ---------------------------------------------------------------------------
     data_dir: Path = Field(Path("./.marketing-agent"), description="Folder for embedded databases and files.")
     database_url: str | None = Field(None, description="App database; default: SQLite file in DATA_DIR.")
-    engine_database_url: str | None = Field(
-        None, description="Engine store; default: another SQLite file in DATA_DIR."
-    )
+    engine_database_url: str | None = Field(None, description="Engine store; default: another SQLite file in DATA_DIR.")
     storage_url: str | None = Field(
         None, description="`file:///path` or `s3://bucket/prefix`; default: DATA_DIR/storage."
     )

@@ -52,15 +52,11 @@ class FakeAnthropic(FakeLLMServer):
         """What ANTHROPIC_BASE_URL is set to (the SDK adds ``/v1/messages``)."""
         return self.origin
 
-    def answer(
-        self, request: RecordedRequest, reply: FakeReply | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, request: RecordedRequest, reply: FakeReply | None) -> tuple[int, dict[str, Any], dict[str, str]]:
         if request.method != "POST" or request.path.split("?")[0] != "/v1/messages":
             return 404, anthropic_error(404, message=f"no route {request.path}").body or {}, {}
         # The API takes the key as ``x-api-key`` or, as current SDKs send it, ``Authorization: Bearer``.
-        key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix(
-            "Bearer "
-        )
+        key = request.headers.get("x-api-key") or request.headers.get("authorization", "").removeprefix("Bearer ")
         if key != self.api_key:
             return 401, anthropic_error(401, message="invalid API key").body or {}, {}
         if not request.headers.get("anthropic-version"):

@@ -91,9 +91,7 @@ class FakeLLMServer:
         with self._lock:
             return self._replies.popleft() if self._replies else None
 
-    def answer(
-        self, request: RecordedRequest, reply: FakeReply | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, request: RecordedRequest, reply: FakeReply | None) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Status, JSON body and headers for one request."""
         raise NotImplementedError
 

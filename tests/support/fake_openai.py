@@ -45,9 +45,7 @@ def openai_error(
 
 
 class FakeOpenAI(FakeLLMServer):
-    def __init__(
-        self, *, api_key: str | None = "test-key", default_text: str = "# Result\n\nDone.\n"
-    ) -> None:
+    def __init__(self, *, api_key: str | None = "test-key", default_text: str = "# Result\n\nDone.\n") -> None:
         """``api_key`` None: accept any key, like Ollama or a llama.cpp server."""
         super().__init__()
         self.api_key = api_key
@@ -58,9 +56,7 @@ class FakeOpenAI(FakeLLMServer):
         """What OPENAI_BASE_URL is set to (the SDK adds ``/chat/completions``)."""
         return f"{self.origin}/v1"
 
-    def answer(
-        self, request: RecordedRequest, reply: FakeReply | None
-    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+    def answer(self, request: RecordedRequest, reply: FakeReply | None) -> tuple[int, dict[str, Any], dict[str, str]]:
         if request.method != "POST" or request.path.split("?")[0] != "/v1/chat/completions":
             return 404, openai_error(404, code="unknown_url", message=request.path).body or {}, {}
         auth = request.headers.get("authorization", "")

@@ -132,9 +132,7 @@ def _heading_key(text: str) -> str:
     return re.sub(r"[^\w]+", " ", text.lower()).strip()
 
 
-def check_format(
-    text: str, *, required_sections: Sequence[str] = (), output_format: str | None = None
-) -> list[str]:
+def check_format(text: str, *, required_sections: Sequence[str] = (), output_format: str | None = None) -> list[str]:
     """Warnings (never failures) where the output does not follow the skill's format."""
     warnings: list[str] = []
     if not text.strip():

@@ -222,9 +222,7 @@ async def _execute(
     if client_slug is not None:
         if store is None:
             raise ValueError("execute_skill needs a store to read the client's context")
-        context = await assemble_client_context(
-            store, client_slug, budget_tokens=options.context_budget_tokens
-        )
+        context = await assemble_client_context(store, client_slug, budget_tokens=options.context_budget_tokens)
         if context.files_truncated or context.files_omitted:
             left_out = [*context.files_truncated, *context.files_omitted]
             warnings.append(f"client context over budget; cut or left out: {', '.join(left_out)}")

@@ -100,8 +100,7 @@ def validate_skill_name(name: str) -> str | None:
         return f"name must be 1-{MAX_NAME_CHARS} characters, got {len(name)}"
     if not _NAME_RE.fullmatch(name):
         return (
-            f"name {name!r} must use lowercase letters, digits and single hyphens, "
-            "without a leading or trailing hyphen"
+            f"name {name!r} must use lowercase letters, digits and single hyphens, without a leading or trailing hyphen"
         )
     return None
 
@@ -183,9 +182,7 @@ def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillS
         raise _invalid(where, "front matter needs a non-empty 'description' string")
     description = description.strip()
     if len(description) > MAX_DESCRIPTION_CHARS:
-        raise _invalid(
-            where, f"description is {len(description)} characters, at most {MAX_DESCRIPTION_CHARS} allowed"
-        )
+        raise _invalid(where, f"description is {len(description)} characters, at most {MAX_DESCRIPTION_CHARS} allowed")
 
     metadata = _parse_metadata(front.get("metadata"), where)
     instructions = body.strip()
@@ -259,9 +256,7 @@ def _skill_folders(root: Traversable) -> list[Traversable]:
     )
 
 
-def _load_tree(
-    root: Traversable, origin: str, source: SkillSource
-) -> tuple[list[Skill], list[SkillLoadError]]:
+def _load_tree(root: Traversable, origin: str, source: SkillSource) -> tuple[list[Skill], list[SkillLoadError]]:
     skills: list[Skill] = []
     errors: list[SkillLoadError] = []
     for folder in _skill_folders(root):
@@ -379,9 +374,7 @@ class SkillCatalog:
         for skill in skills:
             previous = self.skills.get(skill.name)
             if previous is not None:
-                logger.info(
-                    "skill %s from %s overrides the one from %s", skill.name, skill.source, previous.source
-                )
+                logger.info("skill %s from %s overrides the one from %s", skill.name, skill.source, previous.source)
             self.skills[skill.name] = skill
 
     def suggest(self, text: str, limit: int = 3) -> list[Skill]:
@@ -422,9 +415,7 @@ async def load_skill_catalog(
         try:
             sources.append(await _load_storage(store))
         except Exception as exc:  # storage down: serve the other sources, say why
-            sources.append(
-                ([], [SkillLoadError(STORAGE_PREFIX, f"cannot list storage: {type(exc).__name__}: {exc}")])
-            )
+            sources.append(([], [SkillLoadError(STORAGE_PREFIX, f"cannot list storage: {type(exc).__name__}: {exc}")]))
     for skills, errors in sources:
         catalog.add(skills)
         for error in errors:

@@ -63,8 +63,7 @@ def open_object_store(settings: Settings) -> ObjectStore:
         except (MarketingAgentError, ValueError) as exc:
             message = getattr(exc, "message", str(exc))
             raise ConfigError(
-                f"cannot open STORAGE_URL {_redacted(url)!r}: {message} (check the URL, S3_ENDPOINT_URL "
-                "and S3_REGION)"
+                f"cannot open STORAGE_URL {_redacted(url)!r}: {message} (check the URL, S3_ENDPOINT_URL and S3_REGION)"
             ) from exc
         logger.info(
             "object storage: S3 bucket %s prefix %r endpoint %s",
@@ -74,6 +73,4 @@ def open_object_store(settings: Settings) -> ObjectStore:
         )
         return store
 
-    raise ConfigError(
-        f"STORAGE_URL {_redacted(url)!r} has an unsupported scheme {parts.scheme!r}; {_EXPECTED}"
-    )
+    raise ConfigError(f"STORAGE_URL {_redacted(url)!r} has an unsupported scheme {parts.scheme!r}; {_EXPECTED}")

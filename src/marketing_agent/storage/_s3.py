@@ -78,9 +78,7 @@ class S3ObjectStore:
         )
 
     def __repr__(self) -> str:  # never shows credentials
-        return (
-            f"S3ObjectStore(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint={self.endpoint_url!r})"
-        )
+        return f"S3ObjectStore(bucket={self.bucket!r}, prefix={self.prefix!r}, endpoint={self.endpoint_url!r})"
 
     def close(self) -> None:
         """Close the client's connection pool (optional; the garbage collector does it too)."""
@@ -155,9 +153,7 @@ class S3ObjectStore:
                 modified = item["LastModified"]
                 if modified.tzinfo is None:
                     modified = modified.replace(tzinfo=UTC)
-                found.append(
-                    ObjectInfo(key=item["Key"][len(self.prefix) :], size=item["Size"], modified=modified)
-                )
+                found.append(ObjectInfo(key=item["Key"][len(self.prefix) :], size=item["Size"], modified=modified))
         found.sort(key=lambda info: info.key)
         return found
 

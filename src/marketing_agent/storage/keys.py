@@ -75,9 +75,7 @@ def validate_prefix(prefix: str) -> str:
 
 def _slug(value: str, what: str) -> str:
     if not isinstance(value, str) or len(value) > _SLUG_MAX or not _SLUG.match(value):
-        raise _refuse(
-            str(value), f"{what} must be 1-{_SLUG_MAX} lowercase letters, digits and single hyphens"
-        )
+        raise _refuse(str(value), f"{what} must be 1-{_SLUG_MAX} lowercase letters, digits and single hyphens")
     return value
 
 

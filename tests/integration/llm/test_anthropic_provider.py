@@ -64,9 +64,7 @@ async def test_success_reports_text_usage_and_the_cache(
         output_tokens=first.output_tokens,
         cache_creation_input_tokens=first.cache_creation_input_tokens,
     )
-    expected = (
-        first.input_tokens * 2 + first.output_tokens * 10 + first.cache_creation_input_tokens * 2.5
-    ) / 1e6
+    expected = (first.input_tokens * 2 + first.output_tokens * 10 + first.cache_creation_input_tokens * 2.5) / 1e6
     assert cost == pytest.approx(expected)
 
 
@@ -131,9 +129,7 @@ async def test_overloaded_error_type_is_overloaded_whatever_the_status(
         await provider.complete(REQUEST)
 
 
-async def test_rate_limit_carries_retry_after(
-    provider: AnthropicProvider, fake_anthropic: FakeAnthropic
-) -> None:
+async def test_rate_limit_carries_retry_after(provider: AnthropicProvider, fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.enqueue(anthropic_error(429, retry_after="7"))
     with pytest.raises(LLMRateLimited) as caught:
         await provider.complete(REQUEST)
@@ -142,9 +138,7 @@ async def test_rate_limit_carries_retry_after(
 
 
 async def test_a_wrong_key_is_fatal(fake_anthropic: FakeAnthropic) -> None:
-    provider = AnthropicProvider(
-        api_key="wrong", default_model="claude-sonnet-5-5", base_url=fake_anthropic.base_url
-    )
+    provider = AnthropicProvider(api_key="wrong", default_model="claude-sonnet-5-5", base_url=fake_anthropic.base_url)
     with pytest.raises(LLMFatalError) as caught:
         await provider.complete(REQUEST)
     await provider.aclose()

@@ -40,9 +40,7 @@ async def store(tmp_path: Path) -> LocalObjectStore:
 
 @pytest.fixture
 async def anthropic(fake_anthropic: FakeAnthropic) -> AsyncIterator[LLMProvider]:
-    provider = make_provider(
-        load_settings(anthropic_api_key="test-key", anthropic_base_url=fake_anthropic.base_url)
-    )
+    provider = make_provider(load_settings(anthropic_api_key="test-key", anthropic_base_url=fake_anthropic.base_url))
     yield provider
     await provider.aclose()
 
@@ -170,9 +168,7 @@ async def test_through_an_openai_compatible_server(skill: Skill, store: LocalObj
     assert "Acme sells reusable rockets" in system["content"]
 
 
-async def test_a_refusal_is_a_warning(
-    skill: Skill, anthropic: LLMProvider, fake_anthropic: FakeAnthropic
-) -> None:
+async def test_a_refusal_is_a_warning(skill: Skill, anthropic: LLMProvider, fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.enqueue(FakeReply(text="I can't help with that.", stop_reason="refusal"))
     result = await execute_skill(skill, "Homepage.", None, provider=anthropic)
     assert result.ok

@@ -31,9 +31,7 @@ async def provider(fake_openai: FakeOpenAI) -> AsyncIterator[OpenAIProvider]:
     await made.aclose()
 
 
-async def test_success_splits_cached_tokens_out_of_the_input(
-    provider: OpenAIProvider, fake_openai: FakeOpenAI
-) -> None:
+async def test_success_splits_cached_tokens_out_of_the_input(provider: OpenAIProvider, fake_openai: FakeOpenAI) -> None:
     fake_openai.enqueue(
         FakeReply(
             text="# Hero\n",
@@ -161,9 +159,7 @@ async def test_connection_refused_is_retryable() -> None:
     assert caught.value.retryable
 
 
-async def test_a_key_echoed_in_an_error_message_is_masked(
-    provider: OpenAIProvider, fake_openai: FakeOpenAI
-) -> None:
+async def test_a_key_echoed_in_an_error_message_is_masked(provider: OpenAIProvider, fake_openai: FakeOpenAI) -> None:
     fake_openai.enqueue(
         openai_error(401, code="invalid_api_key", message="Incorrect API key provided: sk-proj-abc123secret.")
     )

@@ -177,9 +177,7 @@ class TestObjectStoreContract:
             assert url is None  # the API serves the bytes itself through stream()
 
     @pytest.mark.parametrize("expires_in", [0, -5])
-    async def test_download_url_refuses_a_non_positive_expiry(
-        self, store: ObjectStore, expires_in: int
-    ) -> None:
+    async def test_download_url_refuses_a_non_positive_expiry(self, store: ObjectStore, expires_in: int) -> None:
         await store.put("a.md", b"x")
         with pytest.raises(ValueError, match="expires_in"):
             await store.download_url("a.md", expires_in=expires_in)

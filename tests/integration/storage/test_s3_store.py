@@ -65,9 +65,7 @@ async def test_an_unreachable_endpoint_is_a_retryable_storage_error() -> None:
     store.close()
 
 
-async def test_open_object_store_builds_an_s3_store_from_settings(
-    moto_endpoint: S3Endpoint, s3_bucket: str
-) -> None:
+async def test_open_object_store_builds_an_s3_store_from_settings(moto_endpoint: S3Endpoint, s3_bucket: str) -> None:
     settings = Settings(
         storage_url=f"s3://{s3_bucket}/tenant",
         s3_endpoint_url=moto_endpoint.url,

@@ -42,9 +42,7 @@ def test_cost_counts_each_token_kind_at_its_rate() -> None:
 
 
 def test_the_local_model_is_free() -> None:
-    cost = cost_usd(
-        "SmolLM2-135M-Instruct", provider=LLMProviderName.LOCAL, input_tokens=500, output_tokens=90
-    )
+    cost = cost_usd("SmolLM2-135M-Instruct", provider=LLMProviderName.LOCAL, input_tokens=500, output_tokens=90)
     assert cost == 0.0
 
 

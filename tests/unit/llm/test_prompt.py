@@ -81,9 +81,7 @@ def test_the_skill_part_does_not_depend_on_the_run() -> None:
 
 
 def test_options_override_the_skill() -> None:
-    options = SkillOptions(
-        model="claude-haiku-4-5", max_tokens=500, temperature=0, extra_instructions="Be brief."
-    )
+    options = SkillOptions(model="claude-haiku-4-5", max_tokens=500, temperature=0, extra_instructions="Be brief.")
     request = build_request(SKILL, "Announce.", options, provider(), None)
     assert request.model == "claude-haiku-4-5"
     assert request.max_tokens == 500
@@ -99,9 +97,7 @@ def test_a_skill_model_of_another_family_is_not_sent() -> None:
 
 
 def test_options_are_camel_case_on_the_wire_and_refuse_unknown_fields() -> None:
-    options = SkillOptions.model_validate(
-        {"maxTokens": 800, "extraInstructions": "x", "contextBudgetTokens": 2000}
-    )
+    options = SkillOptions.model_validate({"maxTokens": 800, "extraInstructions": "x", "contextBudgetTokens": 2000})
     assert options.max_tokens == 800
     assert options.context_budget_tokens == 2000
     with pytest.raises(ValidationError, match="maxTokenz"):

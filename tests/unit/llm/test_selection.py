@@ -112,9 +112,7 @@ class _Fake:
         (LLMProviderName.OPENAI, None, "llama3.2", "default"),
     ],
 )
-def test_model_choice(
-    provider: LLMProviderName, run_model: str | None, skill_model: str | None, expected: str
-) -> None:
+def test_model_choice(provider: LLMProviderName, run_model: str | None, skill_model: str | None, expected: str) -> None:
     fake: Any = _Fake(provider, "default")
     assert choose_model(fake, run_model=run_model, skill_model=skill_model) == expected
 

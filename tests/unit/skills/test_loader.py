@@ -22,9 +22,7 @@ from marketing_agent.errors import SkillInvalid
 BODY = "# Do the thing\n\nStep one, then step two.\n"
 
 
-def skill_md(
-    name: str, description: str = "Writes things. Use when things are needed.", extra: str = ""
-) -> str:
+def skill_md(name: str, description: str = "Writes things. Use when things are needed.", extra: str = "") -> str:
     return f"---\nname: {name}\ndescription: {description}\n{extra}---\n{BODY}"
 
 
@@ -144,9 +142,7 @@ def test_name_must_equal_the_folder(tmp_path: Path) -> None:
         ("---\nname: x\ndescription: d\nmetadata:\n  type: 5\n---\nb\n", "metadata.type"),
     ],
 )
-def test_invalid_front_matter_is_refused_with_the_file_and_reason(
-    tmp_path: Path, text: str, fragment: str
-) -> None:
+def test_invalid_front_matter_is_refused_with_the_file_and_reason(tmp_path: Path, text: str, fragment: str) -> None:
     folder = make_skill(tmp_path, "x", text)
     with pytest.raises(SkillInvalid) as info:
         load_skill_folder(folder, SkillSource.DIRECTORY)
@@ -292,9 +288,7 @@ async def test_invalid_skills_are_reported_and_skipped_keeping_the_earlier_one(
 
 async def test_a_missing_skills_dir_is_an_error_not_a_crash(tmp_path: Path) -> None:
     catalog = await load_skill_catalog(skills_dir=tmp_path / "nope")
-    assert catalog.errors == [
-        SkillLoadError(str(tmp_path / "nope"), "SKILLS_DIR is not an existing directory")
-    ]
+    assert catalog.errors == [SkillLoadError(str(tmp_path / "nope"), "SKILLS_DIR is not an existing directory")]
     assert len(catalog) >= 12
 
 
@@ -309,9 +303,7 @@ async def test_storage_that_is_down_leaves_the_other_sources_loaded() -> None:
 # --- the catalog -------------------------------------------------------------------------------------
 def test_catalog_lists_sorted_by_name(tmp_path: Path) -> None:
     catalog = SkillCatalog()
-    catalog.add(
-        load_skill_folder(make_skill(tmp_path, n), SkillSource.DIRECTORY) for n in ("zeta", "alpha", "mid")
-    )
+    catalog.add(load_skill_folder(make_skill(tmp_path, n), SkillSource.DIRECTORY) for n in ("zeta", "alpha", "mid"))
     assert catalog.names() == ["alpha", "mid", "zeta"]
     assert [s.name for s in catalog.all()] == ["alpha", "mid", "zeta"]
     assert catalog.get("missing") is None
@@ -323,9 +315,7 @@ def _keyword_skill(root: Path, name: str, keywords: list[str], description: str)
 
 
 async def test_suggest_ranks_by_keywords_name_and_description(tmp_path: Path) -> None:
-    _keyword_skill(
-        tmp_path, "email-sequence", ["drip campaign", "onboarding emails"], "Plans email sequences."
-    )
+    _keyword_skill(tmp_path, "email-sequence", ["drip campaign", "onboarding emails"], "Plans email sequences.")
     _keyword_skill(tmp_path, "seo-audit", ["seo", "rankings"], "Audits a site for search engines.")
     _keyword_skill(tmp_path, "copywriting", ["headline"], "Writes page copy and emails.")
     catalog = SkillCatalog()

@@ -11,10 +11,7 @@ from marketing_agent.storage import keys
 
 def test_skill_and_client_prefixes() -> None:
     assert keys.skill_prefix("copywriting") == "skills/copywriting/"
-    assert (
-        keys.skill_file_key("seo-audit", "references/checklist.md")
-        == "skills/seo-audit/references/checklist.md"
-    )
+    assert keys.skill_file_key("seo-audit", "references/checklist.md") == "skills/seo-audit/references/checklist.md"
     assert keys.client_prefix("acme-co") == "clients/acme-co/"
 
 
@@ -68,10 +65,7 @@ def test_output_key_is_unique_per_run_and_names_the_day() -> None:
     key_b = keys.output_key("copywriting", "acme", date(2026, 3, 9), run_b)
     assert key_a == f"outputs/copywriting/acme/2026-03-09-{run_a}.md"
     assert key_a != key_b
-    assert (
-        keys.output_key("copywriting", None, date(2026, 3, 9), "r1")
-        == "outputs/copywriting/_none/2026-03-09-r1.md"
-    )
+    assert keys.output_key("copywriting", None, date(2026, 3, 9), "r1") == "outputs/copywriting/_none/2026-03-09-r1.md"
     keys.validate_key(key_a)
 
 

@@ -22,9 +22,7 @@ def test_file_url(tmp_path: Path) -> None:
 
 
 def test_s3_url_without_an_endpoint_targets_aws() -> None:
-    settings = Settings(
-        storage_url="s3://my-bucket/some/prefix/", s3_region="eu-west-1", s3_endpoint_url=None
-    )
+    settings = Settings(storage_url="s3://my-bucket/some/prefix/", s3_region="eu-west-1", s3_endpoint_url=None)
     store = open_object_store(settings)
     assert isinstance(store, S3ObjectStore)
     assert (store.bucket, store.prefix, store.endpoint_url) == ("my-bucket", "some/prefix/", None)

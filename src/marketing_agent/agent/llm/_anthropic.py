@@ -112,7 +112,5 @@ def classify(exc: anthropic.AnthropicError) -> LLMError:
         return LLMUnavailable(f"anthropic {kind}", details={"provider": "anthropic"})
     if isinstance(exc, anthropic.APIResponseValidationError):
         # A malformed answer from the server; a later attempt may get a good one.
-        return LLMUnavailable(
-            "anthropic sent a response the SDK could not read", details={"provider": "anthropic"}
-        )
+        return LLMUnavailable("anthropic sent a response the SDK could not read", details={"provider": "anthropic"})
     return LLMFatalError(f"anthropic client error: {type(exc).__name__}", details={"provider": "anthropic"})

@@ -70,9 +70,7 @@ def classify_status(
         details["error_code"] = error_code
     retry_after = retry_after_seconds(headers)
     detail = redact(detail)
-    message = f"{provider} answered {status}" + (
-        f" ({error_type or error_code})" if error_type or error_code else ""
-    )
+    message = f"{provider} answered {status}" + (f" ({error_type or error_code})" if error_type or error_code else "")
     message += f": {detail}" if detail else ""
 
     def make(cls: type[LLMError]) -> LLMError:

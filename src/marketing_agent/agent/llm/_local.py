@@ -54,8 +54,7 @@ def find_model_file(package: str = MODEL_PACKAGE) -> Path:
         if files:
             return files[0]
     raise LLMNotConfigured(
-        f"no LLM provider is configured and the offline model package ({package}) is not installed. "
-        + HOW_TO_CONFIGURE
+        f"no LLM provider is configured and the offline model package ({package}) is not installed. " + HOW_TO_CONFIGURE
     )
 
 
@@ -133,14 +132,11 @@ class LocalProvider:
             model, lock = _MODELS.get(self._path, self._n_ctx)
         except (ValueError, OSError, RuntimeError) as exc:  # a damaged or unreadable model file
             raise LLMNotConfigured(
-                f"the local model at {self._path.name} could not be loaded ({type(exc).__name__}). "
-                + HOW_TO_CONFIGURE
+                f"the local model at {self._path.name} could not be loaded ({type(exc).__name__}). " + HOW_TO_CONFIGURE
             ) from exc
         warnings: list[str] = []
         if request.model != LOCAL_MODEL_NAME:
-            warnings.append(
-                f"the local provider runs only {LOCAL_MODEL_NAME}; model {request.model!r} ignored"
-            )
+            warnings.append(f"the local provider runs only {LOCAL_MODEL_NAME}; model {request.model!r} ignored")
         max_tokens = min(request.max_tokens, MAX_OUTPUT_TOKENS)
         with lock:
             system = self._fit_system(model, request, max_tokens, warnings)
@@ -190,7 +186,6 @@ class LocalProvider:
             )
         kept = model.detokenize(tokens[:room]).decode("utf-8", errors="ignore")
         warnings.append(
-            f"the local model's {self._n_ctx}-token window: system prompt cut from {len(tokens)} "
-            f"to {room} tokens"
+            f"the local model's {self._n_ctx}-token window: system prompt cut from {len(tokens)} to {room} tokens"
         )
         return str(kept)

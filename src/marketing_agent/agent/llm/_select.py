@@ -35,9 +35,7 @@ def select_provider_name(settings: Settings) -> LLMProviderName:
         return settings.llm_provider
     if settings.anthropic_api_key is not None and settings.anthropic_api_key.get_secret_value():
         return LLMProviderName.ANTHROPIC
-    if settings.openai_base_url or (
-        settings.openai_api_key is not None and settings.openai_api_key.get_secret_value()
-    ):
+    if settings.openai_base_url or (settings.openai_api_key is not None and settings.openai_api_key.get_secret_value()):
         return LLMProviderName.OPENAI
     return LLMProviderName.LOCAL
 
@@ -94,7 +92,5 @@ def choose_model(provider: LLMProvider, *, run_model: str | None, skill_model: s
     if skill_model and model_family(skill_model) is provider.name:
         return skill_model
     if skill_model:
-        logger.debug(
-            "skill model %s is not a %s model; using %s", skill_model, provider.name, provider.default_model
-        )
+        logger.debug("skill model %s is not a %s model; using %s", skill_model, provider.name, provider.default_model)
     return provider.default_model
