@@ -192,6 +192,11 @@ def _engine_app(settings: Settings) -> Any:
             event_keys=(event_key,) if event_key else None,
             signing_key=signing_key,
             app_urls=(f"{serve_origin}/api/inngest",),
+            dashboard_token=(
+                settings.engine_dashboard_token.get_secret_value() if settings.engine_dashboard_token else None
+            ),
+            retention_days=settings.engine_retention_days,
+            fast_retries=settings.engine_fast_retries or None,
         )
     except EngineConfigError as exc:
         raise ConfigError(f"engine: {exc}") from exc

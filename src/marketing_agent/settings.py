@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     engine_dashboard_token: SecretStr | None = Field(
         None, description="Token for the dashboard when not in dev mode / not on loopback."
     )
+    engine_retention_days: float = Field(
+        7.0, ge=0, description="The engine prunes finished runs and events older than this (0 keeps all)."
+    )
+    engine_fast_retries: bool = Field(
+        False, description="Engine retries after 0.1 s … 2 s instead of Inngest's 15 s … 2 h (demos, tests)."
+    )
     stuck_run_threshold_seconds: int = Field(300, ge=10, description="A run `running` longer is stuck.")
 
     # --- LLM ----------------------------------------------------------------------------------------

@@ -103,7 +103,8 @@ def test_sdk_api_without_the_signing_key_is_refused(engine_url: str, headers: di
     assert reply.status_code == 401, reply.text
     assert httpx.get(f"{engine_url}/v0/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV/actions", headers=headers).status_code == 401
     assert httpx.get(f"{engine_url}/v0/runs/01ARZ3NDEKTSV4RRFFQ69G5FAV/batch", headers=headers).status_code == 401
-    apps = httpx.get(f"{engine_url}/v1/apps").json()["data"]
+    assert httpx.get(f"{engine_url}/v1/apps", headers=headers).status_code == 401
+    apps = httpx.get(f"{engine_url}/v1/apps", headers=bearer(SIGNING_KEY)).json()["data"]
     assert all(app.get("id") != "intruder" for app in apps)
 
 
@@ -125,13 +126,15 @@ def test_an_answer_signed_with_another_key_is_not_taken(engine_url: str) -> None
         assert sent.status_code == 200, sent.text
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            runs = httpx.get(f"{engine_url}/v1/runs", params={"function_id": "missigned-fn"}).json()["data"]
+            runs = httpx.get(
+                f"{engine_url}/v1/runs", params={"function_id": "missigned-fn"}, headers=bearer(SIGNING_KEY)
+            ).json()["data"]
             if runs and runs[0]["status"] in ("FAILED", "COMPLETED"):
                 break
             time.sleep(0.1)
         assert app.calls >= 1
         [run] = runs
-        detail = httpx.get(f"{engine_url}/v1/runs/{run['id']}").json()["data"]
+        detail = httpx.get(f"{engine_url}/v1/runs/{run['id']}", headers=bearer(SIGNING_KEY)).json()["data"]
         assert run["status"] == "FAILED", detail
         assert "hijacked" not in json.dumps(detail.get("output"))
     finally:

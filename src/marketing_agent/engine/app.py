@@ -7,9 +7,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from .api import routes
+from .api_guard import InspectionGuard
 from .config import EngineConfig
 from .dashboard import EngineExtras
 from .flow import RunStartGate, StepClaimGate
@@ -40,6 +42,7 @@ def create_engine_app(
     app = Starlette(
         routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
         lifespan=lifespan,
+        middleware=[Middleware(InspectionGuard, config=config)],
     )
     app.state.engine = service
     return app

@@ -15,6 +15,8 @@ import typer
 from .config import EngineConfig
 from .errors import EngineConfigError
 
+DEFAULT_DB = "sqlite:///./.marketing-agent/engine.db"
+
 engine_app = typer.Typer(help="The durable execution engine (Inngest SDK protocol).", no_args_is_help=False)
 
 
@@ -48,16 +50,21 @@ def serve(
     """Run the engine server (default http://127.0.0.1:8288, SQLite file ./.marketing-agent/engine.db)."""
     if ctx.invoked_subcommand is not None:
         return
-    database_url = db or os.environ.get("ENGINE_DATABASE_URL") or "sqlite:///./.marketing-agent/engine.db"
     try:
-        config = EngineConfig(
-            database_url=database_url, host=host, port=port, dev=dev, event_keys=tuple(event_key or ()),
+        # ENGINE_DATABASE_URL, ENGINE_DASHBOARD_TOKEN, ENGINE_RETENTION_DAYS, ENGINE_FAST_RETRIES come from the
+        # environment (EngineConfig.from_env); flags given here win.
+        config = EngineConfig.from_env(
+            database_url=db or (None if os.environ.get("ENGINE_DATABASE_URL") else DEFAULT_DB),
+            host=host, port=port, dev=dev, event_keys=tuple(event_key or ()),
             signing_key=signing_key or os.environ.get("ENGINE_SIGNING_KEY") or None,
-            app_urls=tuple(app or ()), fast_retries=fast_retries, lease_seconds=lease_seconds,
+            app_urls=tuple(app or ()), fast_retries=fast_retries or None, lease_seconds=lease_seconds,
             max_event_bytes=max_event_bytes, max_request_bytes=max_request_bytes,
         )  # fmt: skip
     except EngineConfigError as exc:
         _fail(str(exc))
+        return
+    except ValueError as exc:  # e.g. ENGINE_RETENTION_DAYS that is not a number
+        _fail(f"bad engine setting: {exc}")
         return
     import uvicorn
 
@@ -79,10 +86,13 @@ def sync(
     """Ask a running engine to sync an app."""
     if not url.startswith(("http://", "https://")):
         _fail("URL must start with http:// or https://")
+    headers = {"content-type": "application/json"}
+    token = os.environ.get("ENGINE_DASHBOARD_TOKEN")
+    if token:  # an engine with a dashboard token guards /v1 (api_guard.py)
+        headers["authorization"] = f"Bearer {token}"
     req = urllib.request.Request(  # noqa: S310 (http(s) checked above)
-        engine.rstrip("/") + "/v1/apps/sync", data=json.dumps({"url": url}).encode(),
-        headers={"content-type": "application/json"}, method="POST",
-    )  # fmt: skip
+        engine.rstrip("/") + "/v1/apps/sync", data=json.dumps({"url": url}).encode(), headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:  # noqa: S310 (http(s) checked above)
             body = json.loads(resp.read())

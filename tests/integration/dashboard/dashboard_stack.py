@@ -160,7 +160,9 @@ async def dashboard_stack(
         sdk_app = await serve(app, app_port)
         try:
             async with httpx.AsyncClient(timeout=30) as http:
-                reply = await http.post(f"{engine_url}/v1/apps/sync", json={"url": app_url})
+                # With a dashboard token the engine guards /v1 too (api_guard.py).
+                auth = {"authorization": f"Bearer {config.dashboard_token}"} if config.dashboard_token else {}
+                reply = await http.post(f"{engine_url}/v1/apps/sync", json={"url": app_url}, headers=auth)
                 reply.raise_for_status()
                 yield DashStack(engine_url=engine_url, app_url=app_url, http=http, config=config)
         finally:

@@ -51,9 +51,11 @@ class _ThreadServer:
 class EngineClient:
     """Talks to a running engine over its HTTP APIs."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str | None = None) -> None:
         self.url = url
-        self.http = httpx.Client(base_url=url, timeout=30)
+        # Off dev mode the engine guards /v1 and /v0/gql (dashboard token or the app's signing key).
+        headers = {"authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=url, timeout=30, headers=headers)
 
     def sync(self, app_url: str) -> dict[str, Any]:
         res = self.http.post("/v1/apps/sync", json={"url": app_url})
@@ -111,7 +113,7 @@ def engine_in_process(database_url: str, **overrides: Any) -> Iterator[EngineCli
     config = EngineConfig(database_url=database_url, port=port, fast_retries=True, **overrides)
     server = _ThreadServer(create_engine_app(config), port)
     server.start()
-    client = EngineClient(f"http://127.0.0.1:{port}")
+    client = EngineClient(f"http://127.0.0.1:{port}", token=None if config.dev else config.signing_key)
     try:
         yield client
     finally:

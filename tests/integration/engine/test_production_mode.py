@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 
+import httpx
 import inngest
 
 from integration.engine.harness import engine_in_process, sdk_app
@@ -35,7 +36,10 @@ def test_signed_execution(database_url: str, monkeypatch: object) -> None:
                 assert done["status"] == "COMPLETED"
                 assert done["output"] == '"verified"'
                 # An SDK without the key cannot register functions.
-                assert engine.http.post("/fn/register", json={"appname": "x"}).status_code == 401
+                assert httpx.post(f"{engine.url}/fn/register", json={"appname": "x"}).status_code == 401
+                # Off dev mode the inspection API wants a credential too (api_guard.py).
+                assert httpx.get(f"{engine.url}/v1/runs").status_code == 401
+                assert httpx.post(f"{engine.url}/v0/gql", json={"query": "{ __typename }"}).status_code == 401
         finally:
             if saved is not None:
                 os.environ["INNGEST_DEV"] = saved
