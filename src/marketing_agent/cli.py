@@ -237,9 +237,16 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
         mount_functions=functions,
         extra_routers=routers,
     )
-    servers = [_Server(uvicorn.Config(api, host=settings.api_host, port=settings.api_port, log_level="info"))]
     stop = asyncio.Event()
     extra: list[Coroutine[Any, Any, None]] = []
+    served: Any = api
+    if engine is not None:
+        from marketing_agent._ready import ReadyGate, mark_ready_when_synced
+
+        ready = asyncio.Event()
+        served = ReadyGate(api, ready)
+        extra.append(mark_ready_when_synced(engine, ready, stop))
+    servers = [_Server(uvicorn.Config(served, host=settings.api_host, port=settings.api_port, log_level="info"))]
     if engine is not None:
         servers.append(
             _Server(uvicorn.Config(engine, host=settings.engine_host, port=settings.engine_port, log_level="info"))
