@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -203,6 +204,21 @@ class Submitter:
             self.refused += 1  # the engine did not take the event: the API failed the run and said so
             await asyncio.sleep(0.2)
         raise AssertionError(f"run #{index} was never accepted")
+
+    async def submit_half_then_trickle(
+        self, http: httpx.AsyncClient, runs: int, rng: random.Random, max_gap: float
+    ) -> asyncio.Task[None]:
+        """Submit the first half of ``runs`` now; return a task submitting the rest with random gaps, so
+        that the disturbance the test causes next meets runs in every state."""
+        for index in range(runs // 2):
+            await self.submit(http, index)
+
+        async def submit_the_rest() -> None:
+            for index in range(runs // 2, runs):
+                await self.submit(http, index)
+                await asyncio.sleep(rng.uniform(0.0, max_gap))
+
+        return asyncio.create_task(submit_the_rest())
 
 
 async def wait_until_settled(system: System, accepted: dict[str, str], timeout: float) -> dict[str, dict[str, Any]]:

@@ -95,15 +95,7 @@ async def crash_scenario(
         await wait_for_function(system)
         submitter = Submitter(system, keys)
         async with httpx.AsyncClient(timeout=60) as http:
-            for index in range(runs // 2):
-                await submitter.submit(http, index)
-
-            async def submit_the_rest() -> None:
-                for index in range(runs // 2, runs):
-                    await submitter.submit(http, index)
-                    await asyncio.sleep(rng.uniform(0.0, 0.15))
-
-            late = asyncio.create_task(submit_the_rest())
+            late = await submitter.submit_half_then_trickle(http, runs, rng, max_gap=0.15)
             stop_probing = asyncio.Event()
             acknowledged: list[str] = []
             probes = asyncio.create_task(probe_event_api(http, system, acknowledged, stop_probing))

@@ -102,15 +102,7 @@ async def _scenario(
         await wait_for_function(system)
         submitter = Submitter(system, keys)
         async with httpx.AsyncClient(timeout=60) as http:
-            for index in range(runs // 2):
-                await submitter.submit(http, index)
-
-            async def submit_the_rest() -> None:
-                for index in range(runs // 2, runs):
-                    await submitter.submit(http, index)
-                    await asyncio.sleep(rng.uniform(0.0, 0.05))
-
-            late = asyncio.create_task(submit_the_rest())
+            late = await submitter.submit_half_then_trickle(http, runs, rng, max_gap=0.05)
             await asyncio.sleep(0.5)
             await asyncio.to_thread(restart_postgres, cluster)
             await late
