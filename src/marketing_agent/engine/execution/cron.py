@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from .._ids import new_ulid, now_ms
-from ..functions import CronSpec, FunctionDef
+from ..functions.model import CronSpec, FunctionDef
 
 log = logging.getLogger(__name__)
 

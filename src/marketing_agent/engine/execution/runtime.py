@@ -16,8 +16,8 @@ from .._ids import new_ulid
 from ..config import EngineConfig
 from ..flow.control import FlowControl
 from ..flow.port import RunStartGate, StepClaimGate
-from ..functions import FunctionDef, parse_duration
-from ..registry import Registry
+from ..functions.model import FunctionDef, parse_duration
+from ..functions.registry import Registry
 from ..store.facade import ACTIVE_STATUSES, Conn, QueueItem, Store
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from .timers import FINISH_KIND
 
 if TYPE_CHECKING:
     from ..execution.runtime import Runtime
-    from ..functions import FunctionDef
+    from ..functions.model import FunctionDef
     from ..store.facade import Conn, QueueItem
     from ..store.flow import FlowStore
     from .control import Clock

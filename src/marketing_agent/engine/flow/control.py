@@ -23,7 +23,7 @@ from .timers import FINISH_KIND, Timers
 
 if TYPE_CHECKING:
     from ..execution.runtime import Runtime
-    from ..functions import FunctionDef
+    from ..functions.model import FunctionDef
     from ..store.facade import Conn, QueueItem
 
 log = logging.getLogger(__name__)

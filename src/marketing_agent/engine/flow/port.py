@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..functions import FunctionDef
+    from ..functions.model import FunctionDef
     from ..store.facade import Conn, QueueItem
 
 #: Queue item kinds owned by flow control start with this prefix.

@@ -19,7 +19,7 @@ from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, duration_ms, event_
 
 if TYPE_CHECKING:
     from ..execution.runtime import Runtime
-    from ..functions import FunctionDef
+    from ..functions.model import FunctionDef
     from ..store.facade import Conn, QueueItem
     from ..store.flow import FlowStore
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .._expr import compile_expr
 from ..errors import FunctionConfigInvalid
-from .keys import duration_ms
+from ..flow.keys import duration_ms
 
 SECOND = 1000
 DAY = 86_400_000

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from ._expr import compile_expr
-from .errors import FunctionConfigInvalid
-from .flow.validate import validate_flow
+from .._expr import compile_expr
+from ..errors import FunctionConfigInvalid
+from .flow_config import validate_flow
 
 MAX_TRIGGERS = 10
 MAX_RETRIES = 20
