@@ -52,7 +52,7 @@ class EngineService:
         if self.config.workers:
             await self.executor.start()
         if self.config.cron:
-            self.cron = CronScheduler(self)
+            self.cron = CronScheduler(self.runtime, self.executor)
             await self.cron.resync()
             self.cron.start()
         self._bg.append(asyncio.create_task(self._refresh_loop(), name="engine-registry"))

@@ -11,12 +11,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from .._duration import parse_duration
 from .._expr import matches
 from .._ids import new_ulid
 from ..config import EngineConfig
 from ..flow.control import FlowControl
 from ..flow.port import RunStartGate, StepClaimGate
-from ..functions.model import FunctionDef, parse_duration
+from ..functions.model import FunctionDef
 from ..functions.registry import Registry
 from ..store.facade import ACTIVE_STATUSES, Conn, QueueItem, Store
 

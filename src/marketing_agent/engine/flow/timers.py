@@ -13,12 +13,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._duration import duration_ms
 from .._expr import matches
 from .._ids import new_ulid
-from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, duration_ms, event_key
+from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, event_key
+from .port import RunLifecycle
 
 if TYPE_CHECKING:
-    from ..execution.runtime import Runtime
     from ..functions.model import FunctionDef
     from ..store.facade import Conn, QueueItem
     from ..store.flow import FlowStore
@@ -37,7 +38,7 @@ def _dumps(value: Any) -> str:
 
 
 class Timers:
-    def __init__(self, runtime: Runtime, db: FlowStore, start: Starter) -> None:
+    def __init__(self, runtime: RunLifecycle, db: FlowStore, start: Starter) -> None:
         self.rt = runtime
         self.db = db
         self.start = start
