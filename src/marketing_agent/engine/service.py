@@ -18,7 +18,7 @@ from .execution.runtime import Runtime
 from .flow.port import RunStartGate, StepClaimGate
 from .functions.model import parse_app
 from .functions.registry import Registry
-from .store.facade import ACTIVE_STATUSES, Store
+from .store import ACTIVE_STATUSES, Store
 
 log = logging.getLogger(__name__)
 

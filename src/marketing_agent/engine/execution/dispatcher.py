@@ -20,7 +20,7 @@ from .._duration import parse_duration
 from .._ids import new_ulid, now_ms
 from ..flow.port import FLOW_KIND_PREFIX
 from ..functions.model import FunctionDef
-from ..store.facade import ACTIVE_STATUSES, PENDING_STEP_STATUSES, Conn, QueueItem
+from ..store import ACTIVE_STATUSES, PENDING_STEP_STATUSES, Conn, QueueItem
 from .client import AppClient, Reply, ai_headers
 from .runtime import INVOKED_EVENT, Runtime
 

@@ -19,7 +19,7 @@ from ..flow.control import FlowControl
 from ..flow.port import RunStartGate, StepClaimGate
 from ..functions.model import FunctionDef
 from ..functions.registry import Registry
-from ..store.facade import ACTIVE_STATUSES, Conn, QueueItem, Store
+from ..store import ACTIVE_STATUSES, Conn, QueueItem, Store
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from .timers import FINISH_KIND
 
 if TYPE_CHECKING:
     from ..functions.model import FunctionDef
-    from ..store.facade import Conn, QueueItem
+    from ..store import Conn, QueueItem
     from ..store.flow import FlowStore
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,7 @@ from .timers import FINISH_KIND, Timers
 
 if TYPE_CHECKING:
     from ..functions.model import FunctionDef
-    from ..store.facade import Conn, QueueItem
+    from ..store import Conn, QueueItem
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ..functions.model import FunctionDef
     from ..functions.registry import Registry
-    from ..store.facade import Conn, QueueItem, Store
+    from ..store import Conn, QueueItem, Store
 
 #: Queue item kinds owned by flow control start with this prefix.
 FLOW_KIND_PREFIX = "flow."

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from .._expr import matches
-from ..store.facade import Store
+from ..store import Store
 from .model import FunctionDef, parse_function
 
 log = logging.getLogger(__name__)
