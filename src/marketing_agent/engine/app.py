@@ -10,13 +10,13 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from .api import routes
-from .api_guard import InspectionGuard
 from .config import EngineConfig
 from .dashboard import EngineExtras
-from .flow import RunStartGate, StepClaimGate
-from .gql import EngineGraphQL
-from .request_guard import RequestGuard
+from .flow.port import RunStartGate, StepClaimGate
+from .http.api import routes
+from .http.gql import EngineGraphQL
+from .http.guard import InspectionGuard
+from .http.request_guard import RequestGuard
 from .service import EngineService
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ class EngineConfig:
     #: Provider hosts (``host`` or ``host:port``) that ``step.ai.infer`` may call (``ENGINE_AI_GATEWAY_HOSTS``).
     ai_gateway_hosts: tuple[str, ...] = DEFAULT_AI_GATEWAY_HOSTS
     #: Host header names accepted besides loopback names and ``host`` (``ENGINE_ALLOWED_HOSTS``); behind a
-    #: proxy, the public name. See ``request_guard.py``.
+    #: proxy, the public name. See ``http/request_guard.py``.
     allowed_hosts: tuple[str, ...] = ()
     #: App URLs (``http://host:port/api/inngest``) synced at start; retried until they answer.
     app_urls: tuple[str, ...] = ()

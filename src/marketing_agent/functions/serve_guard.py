@@ -9,7 +9,7 @@ request's signature, but not its age; in dev mode it checks nothing. So, in fron
 * a POST or PUT with a body must be ``application/json`` (``415``), the type no cross-site form can send;
 * with a signing key, a signature whose timestamp is more than :data:`MAX_SIGNATURE_AGE_S` away from now is
   refused (``401``), so a captured request cannot be replayed later. The engine applies the same window to
-  the answers it receives (``engine/_http.py``); a unit test keeps the two constants equal.
+  the answers it receives (``engine/execution/client.py``); a unit test keeps the two constants equal.
 """
 
 from __future__ import annotations

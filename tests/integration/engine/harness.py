@@ -23,7 +23,7 @@ import inngest.fast_api
 import uvicorn
 
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.engine._http import hashed_signing_key
+from marketing_agent.engine.execution.client import hashed_signing_key
 from support.net import free_port, wait_for_port
 
 ENDED = {"COMPLETED", "FAILED", "CANCELLED"}

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from marketing_agent.engine import EngineConfig, EngineConfigError, create_engine_app
-from marketing_agent.engine._http import sign, verify
+from marketing_agent.engine.execution.client import sign, verify
 
 KEY = "signkey-prod-" + "ab" * 32
 

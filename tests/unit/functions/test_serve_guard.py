@@ -15,8 +15,8 @@ import inngest
 from fastapi import FastAPI
 from pydantic.warnings import PydanticDeprecatedSince20
 
-from marketing_agent.engine._http import MAX_SIGNATURE_AGE_S as ENGINE_WINDOW
-from marketing_agent.engine._http import canonical, sign
+from marketing_agent.engine.execution.client import MAX_SIGNATURE_AGE_S as ENGINE_WINDOW
+from marketing_agent.engine.execution.client import canonical, sign
 from marketing_agent.functions.serve_guard import MAX_SIGNATURE_AGE_S, ServeGuard
 
 with warnings.catch_warnings():  # the SDK's FastAPI glue warns at import (see functions/registry.py)
