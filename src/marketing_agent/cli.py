@@ -63,6 +63,10 @@ def engine_command(ctx: typer.Context) -> None:
     """The durable execution engine (Inngest SDK protocol): `marketing-agent engine --help`."""
     from marketing_agent.engine.cli import engine_app
 
+    try:  # the engine reads its own flags; the settings only name the secrets to keep out of its log
+        _setup_logging(load_settings())
+    except ValidationError:
+        _setup_logging()
     _forward(engine_app, "engine", ctx.args)
 
 
@@ -71,6 +75,10 @@ def bot_command(ctx: typer.Context) -> None:
     """The Telegram bot: `marketing-agent bot --help`."""
     from marketing_agent.bot.cli import bot_cli
 
+    try:  # the bot's HTTP client puts the bot token in every URL it logs
+        _setup_logging(load_settings())
+    except ValidationError:
+        _setup_logging()
     _forward(bot_cli, "bot", ctx.args)
 
 
@@ -95,9 +103,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         fail(exc.message)
 
 
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines bury the URLs
+def _setup_logging(settings: Settings | None = None, level: str = "INFO") -> None:
+    from marketing_agent.logs import setup_logging
+
+    setup_logging(settings, level)
 
 
 # --- database and app preparation ---------------------------------------------------------------------
@@ -346,7 +355,7 @@ InsecureDev = Annotated[
 def up(insecure_dev: InsecureDev = False) -> None:
     """Run everything in one process on embedded defaults (SQLite and a local folder under DATA_DIR)."""
     settings = _settings()
-    _setup_logging()
+    _setup_logging(settings)
     _mode_or_exit(settings, insecure_dev, with_engine=True)
     _run(_prepare(settings))
     key = _run(_ensure_local_user(settings))
@@ -362,7 +371,7 @@ def up(insecure_dev: InsecureDev = False) -> None:
 def api_command(insecure_dev: InsecureDev = False) -> None:
     """Run the REST API alone (migrates the database first)."""
     settings = _settings()
-    _setup_logging()
+    _setup_logging(settings)
     _mode_or_exit(settings, insecure_dev, with_engine=False)
     _run(_prepare(settings))
     _run(_serve(settings, with_everything=False, insecure_dev=insecure_dev))
