@@ -17,7 +17,7 @@ from typing import Any
 from .._ids import now_ms
 from ..flow.port import FLOW_KIND_PREFIX
 from ..functions.model import FunctionDef
-from ..store import Conn, Opcode, QueueItem, RunRecord
+from ..store import Conn, Opcode, QueueItem, QueueKind, RunRecord
 from .client import AppClient, Reply, ai_headers
 from .opcodes import Applier
 from .runtime import Runtime
@@ -174,7 +174,7 @@ class Executor:
             return
 
     async def _process(self, item: QueueItem) -> list[QueueItem]:
-        if item.kind == "call":
+        if item.kind == QueueKind.CALL:
             return await self._call(item)
         now = now_ms()
         async with self.store.transaction() as tx:
@@ -183,15 +183,15 @@ class Executor:
             await self.store.delete_item(tx, item.id)
             if item.kind.startswith(FLOW_KIND_PREFIX):  # debounce / batch / finish-timeout timers
                 return await self.rt.claim_gate.timer(tx, item, now)
-            if item.kind == "sleep":
+            if item.kind == QueueKind.SLEEP:
                 return await self.rt.resume_step(tx, item.run_id, item.target, None, now)
             pause_id = (item.payload or {}).get("pause_id", item.target)
             pause = await self.store.take_pause(tx, pause_id)
             if pause is None:
                 return []
-            if item.kind == "wait_timeout":
+            if item.kind == QueueKind.WAIT_TIMEOUT:
                 return await self.rt.resume_step(tx, item.run_id, pause["step_id"], None, now)
-            if item.kind == "invoke_timeout":
+            if item.kind == QueueKind.INVOKE_TIMEOUT:
                 err = {"name": "InngestInvokeTimeoutError",
                        "message": "Timed out waiting for invoked function to complete"}  # fmt: skip
                 return await self.rt.resume_step(tx, item.run_id, pause["step_id"], {"error": err}, now)

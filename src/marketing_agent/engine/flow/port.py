@@ -1,5 +1,5 @@
 """Flow-control hooks (concurrency, throttle, rate limit, debounce, batching, priority, idempotency,
-singleton, timeouts). The queue calls these gates; :class:`~.flow_control.FlowControl` implements them all
+singleton, timeouts). The queue calls these gates; :class:`~.control.FlowControl` implements them all
 (``docs/flow-control.md``), :class:`AdmitAll` / :class:`AllowAll` admit everything.
 
 * :class:`RunStartGate` is consulted inside the event-ingest transaction, once per (function, event) match,
