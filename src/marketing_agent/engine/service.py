@@ -37,7 +37,7 @@ class EngineService:
         self.registry: Registry
         self.runtime: Runtime
         self.executor: Executor
-        self.client = AppClient(config.signing_key, config.request_timeout, config.dev)
+        self.client = AppClient(config.signing_key, config.request_timeout, config.dev, config.ai_gateway_hosts)
         self.cron: CronScheduler | None = None
         self._bg: list[asyncio.Task[None]] = []
         self.started = False
