@@ -104,7 +104,7 @@ def sync(
         _fail("URL must start with http:// or https://")
     headers = {"content-type": "application/json"}
     token = os.environ.get("ENGINE_DASHBOARD_TOKEN")
-    if token:  # an engine with a dashboard token guards /v1 (api_guard.py)
+    if token:  # an engine with a dashboard token guards /v1 (http/guard.py)
         headers["authorization"] = f"Bearer {token}"
     req = urllib.request.Request(  # noqa: S310 (http(s) checked above)
         engine.rstrip("/") + "/v1/apps/sync", data=json.dumps({"url": url}).encode(), headers=headers, method="POST"
