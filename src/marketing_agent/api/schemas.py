@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
+from marketing_agent.agent.run_options import RunOptions
 from marketing_agent.agent.skill import SkillCategory
 
 T = TypeVar("T")
@@ -141,7 +142,7 @@ class RunCreateIn(RequestModel):
     skill_name: StrictStr = Field(min_length=1, max_length=64)
     message: StrictStr = Field(min_length=1, max_length=10_000)
     client_id: uuid.UUID | None = None
-    options: dict[str, Any] | None = None
+    options: RunOptions | None = None
 
 
 class RunQueuedOut(WireModel):

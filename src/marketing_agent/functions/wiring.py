@@ -14,8 +14,9 @@ from typing import Any, Protocol
 import inngest
 from fastapi import FastAPI
 
-from marketing_agent.agent.execute import SkillOptions, execute_skill
+from marketing_agent.agent.execute import execute_skill
 from marketing_agent.agent.llm import LLMProvider, make_provider
+from marketing_agent.agent.run_options import RunOptions
 from marketing_agent.agent.skill import Skill
 from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
 from marketing_agent.errors import ValidationFailed
@@ -32,9 +33,6 @@ from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
-
-#: Keys of a run's ``options`` that are not LLM options (who to notify, not how to generate).
-NON_LLM_OPTIONS = frozenset({"telegram"})
 
 
 class CatalogSkillExecutor:
@@ -82,7 +80,8 @@ class CatalogSkillExecutor:
     ) -> SkillOutcome:
         skill = await self.skill(skill_name)
         try:
-            llm_options = SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
+            # The API checked the options with this model; only an event sent past the API can fail here.
+            llm_options = RunOptions.model_validate(options).llm()
         except ValueError as exc:
             raise ValidationFailed(f"invalid run options: {exc}") from exc
         result = await execute_skill(
@@ -225,7 +224,6 @@ class FunctionsMount:
 
 
 __all__ = [
-    "NON_LLM_OPTIONS",
     "CatalogSkillExecutor",
     "FunctionsMount",
     "build_function_deps",

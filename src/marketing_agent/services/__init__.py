@@ -52,6 +52,7 @@ from marketing_agent.services.lifecycle import (
     mark_run_failed,
     mark_run_running,
     record_output,
+    run_claimed_by,
 )
 from marketing_agent.services.outputs import (
     DownloadLink,
@@ -183,6 +184,7 @@ __all__ = [
     "put_context_file",
     "record_output",
     "resolve_user_by_api_key",
+    "run_claimed_by",
     "sync_skills",
     "unlink_telegram_chat",
     "update_client",

@@ -6,8 +6,10 @@ import logging
 import uuid
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
+from marketing_agent.agent.run_options import RunOptions
 from marketing_agent.db.enums import SkillRunStatus
 from marketing_agent.db.models import ClientRow, OutputRow, SkillRow, SkillRunRow
 from marketing_agent.db.session import Database
@@ -48,6 +50,8 @@ async def create_run(
     so there is never a queued run that nothing will execute."""
     if not message.strip() or len(message) > MESSAGE_MAX:
         raise ValidationFailed("message must be 1-10,000 characters", details=[{"field": "message"}])
+    if options is not None:
+        options = parse_run_options(options).to_wire()
     run_id = uuid.uuid4()
     async with db.transaction() as session:
         skill = await session.scalar(select(SkillRow).where(SkillRow.name == skill_name))
@@ -88,6 +92,18 @@ async def create_run(
     async with db.transaction() as session:
         await session.execute(update(SkillRunRow).where(SkillRunRow.id == run_id).values(engine_event_id=event_id))
     return await get_skill_run(db, run_id)
+
+
+def parse_run_options(options: dict[str, Any]) -> RunOptions:
+    """The run's options checked now, so a run is never failed later for options it was accepted with."""
+    try:
+        return RunOptions.model_validate(options)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(["options", *(str(p) for p in e["loc"])]), "message": e["msg"]} for e in exc.errors()
+        ]
+        names = ", ".join(p["field"] for p in problems)
+        raise ValidationFailed(f"invalid run options: {names}", details=problems) from exc
 
 
 async def _fail_unsent(db: Database, run_id: uuid.UUID, reason: str) -> None:

@@ -30,7 +30,7 @@ async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Env
         skill_name=body.skill_name,
         message=body.message,
         client_id=body.client_id,
-        options=body.options,
+        options=None if body.options is None else body.options.to_wire(),
     )
     wait = await estimate_wait_seconds(ctx.database, user.id)
     return Envelope(
