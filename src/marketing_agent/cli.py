@@ -351,9 +351,10 @@ def skills_list() -> None:
 
     settings = _settings()
     catalog = _run(load_skill_catalog(settings.skills_dir, open_object_store(settings)))
-    table = Table("name", "type", "source", "description")
+    table = Table("name", "category", "type", "source", "description")
     for skill in catalog.all():
-        table.add_row(skill.name, skill.metadata.type, skill.source.value, skill.description[:80])
+        category = skill.metadata.category.value if skill.metadata.category else "-"
+        table.add_row(skill.name, category, skill.metadata.type, skill.source.value, skill.description[:80])
     console.print(table)
     for problem in catalog.errors:
         err_console.print(f"skipped {problem.path}: {problem.reason}", markup=False)

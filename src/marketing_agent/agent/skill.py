@@ -25,11 +25,26 @@ class SkillSource(StrEnum):
     STORAGE = "storage"  # skills/<name>/ in object storage
 
 
+class SkillCategory(StrEnum):
+    """Where a skill sits when browsing the catalogue (``metadata.category``); a closed set."""
+
+    COPYWRITING = "copywriting"
+    CRO = "cro"
+    EMAIL = "email"
+    SEO = "seo"
+    STRATEGY = "strategy"
+    RESEARCH = "research"
+    ADS = "ads"
+    SOCIAL = "social"
+
+
 @dataclass(frozen=True, slots=True)
 class SkillMetadata:
     """Optional ``metadata`` from SKILL.md's front matter."""
 
     type: str = "general"  # e.g. copy, strategy, research, seo, content
+    # None for a skill (from SKILLS_DIR or storage) written without one; every built-in has one
+    category: SkillCategory | None = None
     model: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None

@@ -44,6 +44,7 @@ class SkillSummaryOut(WireModel):
     name: str
     description: str
     type: str
+    category: str | None  # copywriting, cro, email, seo, strategy, research, ads, social
     trigger_keywords: list[str]
     related_skills: list[str]
 

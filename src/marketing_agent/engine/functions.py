@@ -11,7 +11,7 @@ from croniter import croniter
 
 from ._expr import compile_expr
 from .errors import FunctionConfigInvalid
-from .flow_validate import validate_flow
+from .flow.validate import validate_flow
 
 MAX_TRIGGERS = 10
 MAX_RETRIES = 20

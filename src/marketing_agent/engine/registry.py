@@ -7,7 +7,7 @@ from typing import Any
 
 from ._expr import matches
 from .functions import FunctionDef, parse_function
-from .store import Store
+from .store.facade import Store
 
 log = logging.getLogger(__name__)
 

@@ -8,17 +8,17 @@ import json
 import logging
 from typing import Any
 
-from ._http import AppClient
 from ._ids import new_ulid, now_ms, seeded_event_ids
-from ._runtime import Runtime
 from .config import EngineConfig
-from .cron import CronScheduler
 from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooLarge, SyncFailed
-from .executor import Executor
-from .flow import RunStartGate, StepClaimGate
+from .execution.cron import CronScheduler
+from .execution.dispatcher import Executor
+from .execution.runtime import Runtime
+from .flow.port import RunStartGate, StepClaimGate
 from .functions import parse_app
+from .http.client import AppClient
 from .registry import Registry
-from .store import ACTIVE_STATUSES, Store
+from .store.facade import ACTIVE_STATUSES, Store
 
 log = logging.getLogger(__name__)
 

@@ -122,6 +122,7 @@ class SkillInfo:
     name: str
     description: str
     type: str
+    category: str | None  # a SkillCategory value
     source: str
     enabled: bool
     trigger_keywords: list[str]
@@ -135,6 +136,7 @@ class SkillInfo:
             name=row.name,
             description=row.description,
             type=row.type,
+            category=row.category,
             source=row.source,
             enabled=row.enabled,
             trigger_keywords=list(row.trigger_keywords or []),

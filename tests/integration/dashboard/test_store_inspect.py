@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from marketing_agent.engine import store_inspect as si
 from marketing_agent.engine._ids import new_ulid, now_ms
 from marketing_agent.engine.store import Store
+from marketing_agent.engine.store import inspect as si
 
 
 @pytest.fixture

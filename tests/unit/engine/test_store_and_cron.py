@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marketing_agent.engine.cron import next_fire, scheduled_event
+from marketing_agent.engine.execution.cron import next_fire, scheduled_event
 from marketing_agent.engine.functions import CronSpec
 from marketing_agent.engine.store import MIGRATIONS, Store
 

@@ -11,8 +11,8 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from marketing_agent.engine._runtime import Runtime
-from marketing_agent.engine.flow_control import FlowControl
+from marketing_agent.engine.execution.runtime import Runtime
+from marketing_agent.engine.flow.control import FlowControl
 from marketing_agent.engine.functions import FunctionDef
 from marketing_agent.engine.registry import Registry
 from marketing_agent.engine.store import QueueItem, Store

@@ -53,6 +53,7 @@ def test_a_builtin_skill_is_complete(skill: Skill) -> None:
     meta = skill.metadata
     assert "Use " in skill.description  # says when to use it
     assert meta.type != "general"
+    assert meta.category is not None  # every built-in is browsable by category
     assert meta.output_format == "markdown"
     assert meta.max_tokens is not None
     assert 1000 <= meta.max_tokens <= 8000

@@ -16,14 +16,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from .. import store_inspect
 from ..config import EngineConfig
-from ..metrics import MetricsEndpoint
-from ..retention import Retention
+from ..http.metrics import MetricsEndpoint
+from ..http.step_logs import StepLogsEndpoint
 from ..service import EngineService
-from ..step_logs import StepLogsEndpoint
+from ..store import inspect as store_inspect
 from .pages import Pages
 from .render import make_env
+from .retention import Retention
 
 __all__ = ["EngineExtras", "create_dashboard_app"]
 

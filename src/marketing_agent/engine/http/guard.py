@@ -17,9 +17,9 @@ import json
 from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ._http import hashed_signing_key, strip_key_prefix
-from .config import EngineConfig
-from .dashboard.auth import access
+from ..config import EngineConfig
+from ..dashboard.auth import access
+from .client import hashed_signing_key, strip_key_prefix
 
 
 def _guarded(path: str) -> bool:

@@ -13,10 +13,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from . import store_inspect
-from ._ids import now_ms
-from .config import EngineConfig
-from .service import EngineService
+from .._ids import now_ms
+from ..config import EngineConfig
+from ..service import EngineService
+from ..store import inspect as store_inspect
 
 log = logging.getLogger(__name__)
 DAY_MS = 86_400_000

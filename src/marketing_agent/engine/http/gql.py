@@ -14,7 +14,7 @@ import strawberry
 from strawberry.asgi import GraphQL
 from strawberry.types import Info
 
-from .service import EngineService
+from ..service import EngineService
 
 
 def _svc(info: Info) -> EngineService:

@@ -13,15 +13,15 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from ._expr import matches
-from ._ids import new_ulid
-from .flow_keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, duration_ms, event_key
+from .._expr import matches
+from .._ids import new_ulid
+from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, duration_ms, event_key
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime
-    from .functions import FunctionDef
-    from .store import Conn, QueueItem
-    from .store_flow import FlowStore
+    from ..execution.runtime import Runtime
+    from ..functions import FunctionDef
+    from ..store.facade import Conn, QueueItem
+    from ..store.flow import FlowStore
 
 log = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .flow_keys import Gcra, duration_ms, event_key
-from .flow_timers import FINISH_KIND
+from .keys import Gcra, duration_ms, event_key
+from .timers import FINISH_KIND
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime
-    from .flow_control import Clock
-    from .functions import FunctionDef
-    from .store import Conn, QueueItem
-    from .store_flow import FlowStore
+    from ..execution.runtime import Runtime
+    from ..functions import FunctionDef
+    from ..store.facade import Conn, QueueItem
+    from ..store.flow import FlowStore
+    from .control import Clock
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import store_inspect
-from ._ids import now_ms
-from .config import EngineConfig
-from .service import EngineService
+from .._ids import now_ms
+from ..config import EngineConfig
+from ..service import EngineService
+from ..store import inspect as store_inspect
 
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200)
@@ -108,7 +108,7 @@ class MetricsEndpoint:
         self.gauges.families = [runs, queue]
 
     async def handle(self, request: Request) -> Response:
-        from .dashboard import auth  # the dashboard package imports this module
+        from ..dashboard import auth  # the dashboard package imports this module
 
         verdict = auth.access(request, self.config)
         if verdict != "ok":

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 
 from croniter import croniter
 
-from ._ids import new_ulid, now_ms
-from .functions import CronSpec, FunctionDef
+from .._ids import new_ulid, now_ms
+from ..functions import CronSpec, FunctionDef
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def scheduled_event(expression: str, fire_at: int) -> dict[str, object]:
 
 class CronScheduler:
     def __init__(self, service: object) -> None:
-        from .service import EngineService
+        from ..service import EngineService
 
         assert isinstance(service, EngineService)
         self.svc = service

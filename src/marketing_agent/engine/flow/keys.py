@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ._expr import evaluate
+from .._expr import evaluate
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from ._http import hashed_signing_key, strip_key_prefix
-from .errors import EngineError, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
-from .service import EngineService
+from ..errors import EngineError, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
+from ..service import EngineService
+from .client import hashed_signing_key, strip_key_prefix
 
 log = logging.getLogger(__name__)
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ._ids import new_ulid, now_ms
+from .._ids import new_ulid, now_ms
 
 if TYPE_CHECKING:
-    from .store import Conn, QueueItem, Store
+    from .facade import Conn, QueueItem, Store
 
 FLOW_MIGRATIONS: list[tuple[int, list[str]]] = [
     (

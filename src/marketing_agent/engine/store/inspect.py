@@ -22,8 +22,8 @@ from typing import Any
 
 from ulid import ULID
 
-from ._ids import new_ulid, now_ms
-from .store import Store
+from .._ids import new_ulid, now_ms
+from .facade import Store
 
 #: Every status the dashboard shows, in the order of its filters.
 DISPLAY_STATUSES = ("QUEUED", "RUNNING", "WAITING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED")

@@ -15,16 +15,16 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .flow import FLOW_KIND_PREFIX, START, StartDecision
-from .flow_concurrency import Concurrency
-from .flow_keys import IDEMPOTENCY_MS, Gcra, duration_ms, event_key, priority_seconds
-from .flow_timers import FINISH_KIND, Timers
-from .store_flow import FlowStore
+from ..store.flow import FlowStore
+from .concurrency import Concurrency
+from .keys import IDEMPOTENCY_MS, Gcra, duration_ms, event_key, priority_seconds
+from .port import FLOW_KIND_PREFIX, START, StartDecision
+from .timers import FINISH_KIND, Timers
 
 if TYPE_CHECKING:
-    from ._runtime import Runtime
-    from .functions import FunctionDef
-    from .store import Conn, QueueItem
+    from ..execution.runtime import Runtime
+    from ..functions import FunctionDef
+    from ..store.facade import Conn, QueueItem
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from . import store_inspect
-from ._http import hashed_signing_key, strip_key_prefix
-from ._ids import now_ms
-from .config import EngineConfig
-from .service import EngineService
+from .._ids import now_ms
+from ..config import EngineConfig
+from ..service import EngineService
+from ..store import inspect as store_inspect
+from .client import hashed_signing_key, strip_key_prefix
 
 log = logging.getLogger(__name__)
 MAX_LINES_PER_REQUEST = 500

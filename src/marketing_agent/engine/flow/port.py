@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from .functions import FunctionDef
-    from .store import Conn, QueueItem
+    from ..functions import FunctionDef
+    from ..store.facade import Conn, QueueItem
 
 #: Queue item kinds owned by flow control start with this prefix.
 FLOW_KIND_PREFIX = "flow."

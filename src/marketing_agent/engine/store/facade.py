@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from ._ids import new_ulid, now_ms
-from .store_flow import FLOW_MIGRATIONS
+from .._ids import new_ulid, now_ms
+from .flow import FLOW_MIGRATIONS
 
 log = logging.getLogger(__name__)
 
