@@ -144,8 +144,7 @@ def decide_turn(plan: LoopPlan, turns: list[TurnRecord], *, calls_used: int, pen
     if calls_used >= limits.max_tool_calls:
         return TurnDecision(final=True, final_limit=f"max_tool_calls ({limits.max_tool_calls})")
     if turns and (
-        spent_tokens + 2 * projected_tokens > limits.max_tokens
-        or spent_usd + 2 * projected_usd > limits.max_cost_usd
+        spent_tokens + 2 * projected_tokens > limits.max_tokens or spent_usd + 2 * projected_usd > limits.max_cost_usd
     ):
         return TurnDecision(final=True, final_limit="the run's budget (RUN_MAX_COST_USD / RUN_MAX_TOKENS)")
     return TurnDecision()
@@ -249,9 +248,7 @@ class AgentLoop:
         return result_of_turns(skill, client_slug, turns, [*plan.warnings, *warnings])
 
 
-def result_of_turns(
-    skill: Skill, client_slug: str | None, turns: list[TurnRecord], warnings: list[str]
-) -> SkillResult:
+def result_of_turns(skill: Skill, client_slug: str | None, turns: list[TurnRecord], warnings: list[str]) -> SkillResult:
     last = turns[-1]
     response = LLMResponse(
         text=last.text,

@@ -88,22 +88,20 @@ class TurnRecord:
         return cls(**values)
 
     def as_message(self) -> Message:
-        return Message(
-            "assistant", self.text, tool_calls=self.tool_calls, provider_content=self.provider_content
-        )
+        return Message("assistant", self.text, tool_calls=self.tool_calls, provider_content=self.provider_content)
 
     def summary(self, number: int, tool_call_ids: list[str]) -> dict[str, Any]:
         """The public view (API run detail): no text, only what happened and what it cost."""
         return {
             "turn": number,
             "model": self.model,
-            "stopReason": self.stop_reason,
-            "tokensInput": self.tokens_input,
-            "tokensOutput": self.tokens_output,
-            "costUsd": self.cost_usd,
-            "latencySeconds": round(self.latency_seconds, 3),
-            "toolCalls": tool_call_ids,
-            "serverSearches": self.server_searches,
+            "stop_reason": self.stop_reason,
+            "tokens_input": self.tokens_input,
+            "tokens_output": self.tokens_output,
+            "cost_usd": self.cost_usd,
+            "latency_seconds": round(self.latency_seconds, 3),
+            "tool_calls": tool_call_ids,
+            "server_searches": self.server_searches,
         }
 
 

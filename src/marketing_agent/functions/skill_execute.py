@@ -40,12 +40,12 @@ from pydantic import ValidationError
 from marketing_agent.errors import LLMError
 from marketing_agent.functions._common import failure_result, is_permanent
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
-from marketing_agent.functions.skill_loop import run_llm
 from marketing_agent.functions.events import (
     SkillExecute,
     SkillExecuteCompleted,
     SkillExecuteFailed,
 )
+from marketing_agent.functions.skill_loop import run_llm
 from marketing_agent.storage import keys
 
 logger = logging.getLogger(__name__)

@@ -108,21 +108,23 @@ class _Loop:
             if decision.stop:
                 failure = failure_result(RunLimitReached(f"run stopped: {decision.stop}"))
                 break
+            number = len(self.turns) + 1
             turn = await self._turn(decision)
             if isinstance(turn, dict):
                 failure = turn
                 break
             self.turns.append(turn)
             self.transcript.append(turn.as_message())
+            if decision.final_limit and number > 1:
+                self.warnings.append(
+                    f"{decision.final_limit} reached: the last turn was not allowed to call tools and wrote "
+                    "the answer from the evidence gathered so far"
+                )
             if turn.stop_reason == "pause_turn" and not decision.final:
                 continue  # the provider paused its own server tool; the next turn lets it go on
             if not turn.tool_calls:
                 break
-            if decision.final:
-                self.warnings.append(
-                    f"{decision.final_limit} reached: the model wrote its answer without the research it "
-                    "still asked for"
-                )
+            if decision.final:  # a provider that called tools anyway: they are not run
                 break
             results = await self._tools(turn.tool_calls)
             pending_chars = sum(len(r.content) for r in results)
@@ -208,7 +210,7 @@ class _Loop:
             index += wanted
         return {
             "turns": [t.summary(n, ids) for n, (t, ids) in enumerate(zip(self.turns, by_turn, strict=True), 1)],
-            "toolCalls": [{"step": step_id, **outcome.summary()} for step_id, outcome in self.calls],
+            "tool_calls": [{"step": step_id, **outcome.summary()} for step_id, outcome in self.calls],
             "limits": asdict(self.plan.limits),
-            "stoppedBy": failure["error"] if failure else None,
+            "stopped_by": failure["error"] if failure else None,
         }

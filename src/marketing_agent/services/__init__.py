@@ -52,6 +52,7 @@ from marketing_agent.services.lifecycle import (
     mark_run_failed,
     mark_run_running,
     record_output,
+    record_run_trace,
 )
 from marketing_agent.services.outputs import (
     DownloadLink,
@@ -182,6 +183,7 @@ __all__ = [
     "process_feedback",
     "put_context_file",
     "record_output",
+    "record_run_trace",
     "resolve_user_by_api_key",
     "sync_skills",
     "unlink_telegram_chat",

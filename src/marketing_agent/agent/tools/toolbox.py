@@ -91,9 +91,7 @@ class ToolSetup:
         )
 
 
-def plan_tools(
-    allowed: tuple[ToolName, ...], settings: Settings, *, anthropic: bool, has_client: bool
-) -> ToolSetup:
+def plan_tools(allowed: tuple[ToolName, ...], settings: Settings, *, anthropic: bool, has_client: bool) -> ToolSetup:
     """The tools offered: the skill's ``allowed-tools`` less those this installation cannot run."""
     tools: list[ToolName] = []
     server_search = False
