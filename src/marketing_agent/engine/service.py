@@ -11,14 +11,14 @@ from typing import Any
 from ._ids import new_ulid, now_ms, seeded_event_ids
 from .config import EngineConfig
 from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooLarge, SyncFailed
+from .execution.client import AppClient
 from .execution.cron import CronScheduler
 from .execution.dispatcher import Executor
 from .execution.runtime import Runtime
 from .flow.port import RunStartGate, StepClaimGate
-from .functions import parse_app
-from .http.client import AppClient
-from .registry import Registry
-from .store.facade import ACTIVE_STATUSES, Store
+from .functions.model import parse_app
+from .functions.registry import Registry
+from .store import ACTIVE_STATUSES, Store
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class EngineService:
         if self.config.workers:
             await self.executor.start()
         if self.config.cron:
-            self.cron = CronScheduler(self)
+            self.cron = CronScheduler(self.runtime, self.executor)
             await self.cron.resync()
             self.cron.start()
         self._bg.append(asyncio.create_task(self._refresh_loop(), name="engine-registry"))

@@ -16,11 +16,12 @@ import random
 from datetime import UTC, datetime
 from typing import Any
 
+from .._duration import parse_duration
 from .._ids import new_ulid, now_ms
 from ..flow.port import FLOW_KIND_PREFIX
-from ..functions import FunctionDef, parse_duration
-from ..http.client import AppClient, Reply, ai_headers
-from ..store.facade import ACTIVE_STATUSES, PENDING_STEP_STATUSES, Conn, QueueItem
+from ..functions.model import FunctionDef
+from ..store import ACTIVE_STATUSES, PENDING_STEP_STATUSES, Conn, QueueItem
+from .client import AppClient, Reply, ai_headers
 from .runtime import INVOKED_EVENT, Runtime
 
 log = logging.getLogger(__name__)

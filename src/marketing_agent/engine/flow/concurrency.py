@@ -17,15 +17,15 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .keys import Gcra, duration_ms, event_key
+from .._duration import duration_ms
+from .keys import Gcra, event_key
+from .port import Clock, RunLifecycle
 from .timers import FINISH_KIND
 
 if TYPE_CHECKING:
-    from ..execution.runtime import Runtime
-    from ..functions import FunctionDef
-    from ..store.facade import Conn, QueueItem
+    from ..functions.model import FunctionDef
+    from ..store import Conn, QueueItem
     from ..store.flow import FlowStore
-    from .control import Clock
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ InvokedChecks = Callable[["Conn", "FunctionDef", dict[str, Any], int], Awaitable
 
 
 class Concurrency:
-    def __init__(self, runtime: Runtime, db: FlowStore, clock: Clock, invoked_checks: InvokedChecks) -> None:
+    def __init__(self, runtime: RunLifecycle, db: FlowStore, clock: Clock, invoked_checks: InvokedChecks) -> None:
         self.rt = runtime
         self.db = db
         self.clock = clock

@@ -12,23 +12,20 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .._duration import duration_ms
 from ..store.flow import FlowStore
 from .concurrency import Concurrency
-from .keys import IDEMPOTENCY_MS, Gcra, duration_ms, event_key, priority_seconds
-from .port import FLOW_KIND_PREFIX, START, StartDecision
+from .keys import IDEMPOTENCY_MS, Gcra, event_key, priority_seconds
+from .port import FLOW_KIND_PREFIX, START, Clock, RunLifecycle, StartDecision
 from .timers import FINISH_KIND, Timers
 
 if TYPE_CHECKING:
-    from ..execution.runtime import Runtime
-    from ..functions import FunctionDef
-    from ..store.facade import Conn, QueueItem
+    from ..functions.model import FunctionDef
+    from ..store import Conn, QueueItem
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], int]
 
 #: Every this many gated run starts, a process drops flow-control state that no longer matters.
 PRUNE_EVERY = 1000
@@ -44,13 +41,13 @@ class FlowControl:
 
     def __init__(self, clock: Clock | None = None) -> None:
         self.clock: Clock = clock or system_clock
-        self._rt: Runtime | None = None
+        self._rt: RunLifecycle | None = None
         self._db: FlowStore | None = None
         self._timers: Timers | None = None
         self._concurrency: Concurrency | None = None
         self._admits = 0
 
-    def bind(self, runtime: Runtime) -> None:
+    def bind(self, runtime: RunLifecycle) -> None:
         """Called once by the runtime that owns the gates (it gives the store and the run lifecycle)."""
         self._rt = runtime
         self._db = FlowStore(runtime.store)

@@ -15,8 +15,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from ..errors import EngineError, InvalidRequest, NotFound, PayloadTooLarge, Unauthorized
+from ..execution.client import hashed_signing_key, strip_key_prefix
 from ..service import EngineService
-from .client import hashed_signing_key, strip_key_prefix
 
 log = logging.getLogger(__name__)
 

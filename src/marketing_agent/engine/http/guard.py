@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import EngineConfig
-from ..dashboard.auth import access
-from .client import hashed_signing_key, strip_key_prefix
+from ..execution.client import hashed_signing_key, strip_key_prefix
+from .auth import access
 
 
 def _guarded(path: str) -> bool:

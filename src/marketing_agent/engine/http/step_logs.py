@@ -18,9 +18,9 @@ from starlette.responses import JSONResponse, Response
 
 from .._ids import now_ms
 from ..config import EngineConfig
+from ..execution.client import hashed_signing_key, strip_key_prefix
 from ..service import EngineService
 from ..store import inspect as store_inspect
-from .client import hashed_signing_key, strip_key_prefix
 
 log = logging.getLogger(__name__)
 MAX_LINES_PER_REQUEST = 500
