@@ -226,3 +226,16 @@ async def test_another_users_output_is_like_a_missing_one(api: Api) -> None:
     error(await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 404, "OUTPUT_NOT_FOUND")
     mine = await api.http.get(f"/api/v1/outputs/{output.id}", headers=api.auth(api.other_key))
     assert mine.status_code == 200
+
+
+async def test_a_run_cannot_name_a_telegram_chat(api: Api) -> None:
+    """The attack: POST /runs with options.telegram.chatId of someone else's chat, to message them."""
+    body = {"skillName": "copywriting", "message": "x", "options": {"telegram": {"chatId": 4711, "messageId": 1}}}
+    found = error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
+    assert "telegram" in str(found)
+
+
+async def test_a_telegram_chat_cannot_be_added_through_the_api(api: Api) -> None:
+    body = {"channel": "telegram", "address": "4711"}
+    found = error(await api.http.post("/api/v1/me/channels", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
+    assert "/link" in found["message"]
