@@ -93,5 +93,9 @@ def test_a_fresh_up_runs_a_skill_and_notifies_telegram(up_process: tuple[str, st
         assert run["status"] == "completed", run
         content = http.get(f"/outputs/{run['output']['id']}/content")
         assert "Ship faster with Acme." in content.text
-    sent = telegram.wait_for_call("sendMessage", lambda c: int(c.params["chat_id"]) == CHAT, timeout=30)
+    sent = telegram.wait_for_call(
+        "sendMessage",
+        lambda c: int(c.params["chat_id"]) == CHAT and "Homepage hero" in str(c.params["text"]),
+        timeout=30,
+    )
     assert "Homepage hero" in str(sent.params["text"])
