@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -355,9 +355,10 @@ def skills_list() -> None:
 
     settings = _settings()
     catalog = _run(load_skill_catalog(settings.skills_dir, open_object_store(settings)))
-    table = Table("name", "type", "source", "description")
+    table = Table("name", "category", "type", "source", "description")
     for skill in catalog.all():
-        table.add_row(skill.name, skill.metadata.type, skill.source.value, skill.description[:80])
+        category = skill.metadata.category.value if skill.metadata.category else "-"
+        table.add_row(skill.name, category, skill.metadata.type, skill.source.value, skill.description[:80])
     console.print(table)
     for problem in catalog.errors:
         err_console.print(f"skipped {problem.path}: {problem.reason}", markup=False)
@@ -563,6 +564,23 @@ def run_command(
         content = api.call("GET", f"/outputs/{run['output']['id']}/content")
         console.rule(run["output"]["title"])
         sys.stdout.write(str(content).rstrip() + "\n")
+
+
+@app.command("mcp")
+def mcp_command(api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
+    """Serve the MCP tools over stdio for desktop assistants (docs/mcp.md); they call the API with your key."""
+    from marketing_agent.mcp_server import MarketingApi, build_user_server
+
+    if not api_key:
+        fail("an API key is needed: --api-key or MARKETING_AGENT_API_KEY")
+    client = MarketingApi.over_network(api_url or _settings().api_url, api_key)
+
+    @contextlib.asynccontextmanager
+    async def as_configured_user(_ctx: object) -> AsyncIterator[MarketingApi]:
+        yield client  # one key, one client for the whole session
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout carries the protocol
+    build_user_server(as_configured_user).run("stdio")
 
 
 def main() -> None:

@@ -16,11 +16,43 @@ class SkillSource(StrEnum):
     STORAGE = "storage"  # skills/<name>/ in object storage
 
 
+class SkillCategory(StrEnum):
+    """Where a skill sits when browsing the catalogue (``metadata.category``); a closed set."""
+
+    COPYWRITING = "copywriting"
+    CRO = "cro"
+    EMAIL = "email"
+    SEO = "seo"
+    STRATEGY = "strategy"
+    RESEARCH = "research"
+    ADS = "ads"
+    SOCIAL = "social"
+
+    @property
+    def label(self) -> str:
+        """How people write the category's name (the bot's buttons, the docs' catalogue)."""
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    SkillCategory.COPYWRITING: "Copywriting",
+    SkillCategory.CRO: "CRO",
+    SkillCategory.EMAIL: "Email",
+    SkillCategory.SEO: "SEO",
+    SkillCategory.STRATEGY: "Strategy",
+    SkillCategory.RESEARCH: "Research",
+    SkillCategory.ADS: "Ads",
+    SkillCategory.SOCIAL: "Social",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class SkillMetadata:
     """Optional ``metadata`` from SKILL.md's front matter."""
 
     type: str = "general"  # e.g. copy, strategy, research, seo, content
+    # None for a skill (from SKILLS_DIR or storage) written without one; every built-in has one
+    category: SkillCategory | None = None
     model: str | None = None
     max_tokens: int | None = None
     temperature: float | None = None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
+from marketing_agent.agent.skill import Skill, SkillCategory, SkillMetadata, SkillSource
 from marketing_agent.errors import SkillInvalid, SkillNotFound
 
 if TYPE_CHECKING:
@@ -141,6 +141,8 @@ def _parse_metadata(raw: object, where: str) -> SkillMetadata:
         if not 0 <= temperature <= 2:
             raise _invalid(where, "metadata.temperature must be between 0 and 2")
         values["temperature"] = float(temperature)
+    if raw.get("category") is not None:
+        values["category"] = _parse_category(raw["category"], where)
     for key in _METADATA_LIST_FIELDS:
         items = raw.get(key)
         if items is None:
@@ -151,11 +153,23 @@ def _parse_metadata(raw: object, where: str) -> SkillMetadata:
     for related in values.get("related_skills", ()):
         if (reason := validate_skill_name(related)) is not None:
             raise _invalid(where, f"metadata.related_skills: {reason}")
-    unknown = sorted(set(raw) - {*_METADATA_STR_FIELDS, *_METADATA_LIST_FIELDS, "max_tokens", "temperature"})
+    unknown = sorted(
+        set(raw) - {*_METADATA_STR_FIELDS, *_METADATA_LIST_FIELDS, "category", "max_tokens", "temperature"}
+    )
     if unknown:
         # The Agent Skills format lets metadata carry anything; we only use what we know.
         logger.debug("skill %s: ignoring unknown metadata keys %s", where, unknown)
     return SkillMetadata(**values)
+
+
+def _parse_category(value: object, where: str) -> SkillCategory:
+    allowed = ", ".join(c.value for c in SkillCategory)
+    if not isinstance(value, str):
+        raise _invalid(where, f"metadata.category must be one of {allowed}")
+    try:
+        return SkillCategory(value.strip())
+    except ValueError:
+        raise _invalid(where, f"metadata.category {value!r} is not one of {allowed}") from None
 
 
 def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillSource, origin: str) -> Skill:

@@ -8,12 +8,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
 from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
 from marketing_agent.api.context import AppContext
 from marketing_agent.api.errors import install_error_handlers
 from marketing_agent.api.limits import MAX_BODY_BYTES, BodySizeLimit
 from marketing_agent.api.routes import channels, clients, detect, feedback, outputs, runs, skills
+from marketing_agent.mcp_server import MCP_PATH, UserMcpEndpoint
 from marketing_agent.services import (
     Database,
     EngineRunCanceller,
@@ -63,9 +65,13 @@ def create_api_app(
         detector=skill_detector or SkillDetector(LLMSkillClassifier.from_settings(settings)),
     )
 
+    mcp: UserMcpEndpoint | None = None
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        assert mcp is not None
+        async with mcp.running():
+            yield
         if owns_detector:
             await context.detector.aclose()
         if owns_database:
@@ -95,6 +101,9 @@ def create_api_app(
 
     for module in (skills, clients, runs, detect, outputs, feedback, channels):
         app.include_router(module.router, prefix=API_PREFIX)
+    # MCP over Streamable HTTP (docs/mcp.md): the same API, as tools for AI assistants.
+    mcp = UserMcpEndpoint(app, context.database, settings.api_url)
+    app.router.routes.append(Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False))
     for router in extra_routers:
         app.include_router(router)
     if mount_functions is not None:

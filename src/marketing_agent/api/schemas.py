@@ -9,6 +9,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
+from marketing_agent.agent.skill import SkillCategory
+
 T = TypeVar("T")
 
 
@@ -44,6 +46,7 @@ class SkillSummaryOut(WireModel):
     name: str
     description: str
     type: str
+    category: SkillCategory | None  # None for a skill written without metadata.category
     trigger_keywords: list[str]
     related_skills: list[str]
 

@@ -12,6 +12,7 @@ def skill_summary(skill: SkillInfo) -> s.SkillSummaryOut:
         name=skill.name,
         description=skill.description,
         type=skill.type,
+        category=skill.category,
         trigger_keywords=skill.trigger_keywords,
         related_skills=skill.related_skills,
     )

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from marketing_agent.agent.skill import SkillCategory
+
 
 @dataclass(frozen=True, slots=True)
 class LinkedUser:
@@ -24,6 +26,7 @@ class SkillSummary:
     name: str
     description: str
     trigger_keywords: tuple[str, ...] = ()
+    category: SkillCategory | None = None  # None: listed under "Other" when browsing
 
 
 @dataclass(frozen=True, slots=True)

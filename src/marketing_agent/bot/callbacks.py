@@ -2,7 +2,9 @@
 
 Formats (``<id>`` are run or output ids, UUIDs as text):
 
-- ``sp:<page>``            /skills: go to a page
+- ``sc``                    /skills: the categories
+- ``sc:<category>:<page>`` /skills: a page of one category's skills (``other`` for the uncategorised)
+- ``sp:<page>``            buttons of the flat list before categories; now shows the categories
 - ``sk:<skill token>``     /skills: show one skill
 - ``fr:<skill token>``     free text: run this skill on the message the question replies to
 - ``o:<run id>``           get the full output
@@ -47,8 +49,12 @@ def resolve_skill_token(token: str, names: Iterable[str]) -> str | None:
     return None
 
 
-def skills_page(page: int) -> str:
-    return _checked(f"sp:{page}")
+SKILL_CATEGORIES = "sc"
+
+
+def skill_category_page(category: str, page: int) -> str:
+    """``category`` is a ``SkillCategory`` value or ``browse.OTHER``; it never holds a ':'."""
+    return _checked(f"sc:{category}:{page}")
 
 
 def skill_detail(name: str) -> str:
@@ -74,9 +80,10 @@ NOOP = "n"
 
 @dataclass(frozen=True, slots=True)
 class Callback:
-    action: str  # sp | sk | fr | o | rt | n
+    action: str  # sc | sp | sk | fr | o | rt | n
     value: str = ""
     score: int = 0
+    page: int = 0
 
 
 def parse(data: str) -> Callback | None:
@@ -84,6 +91,12 @@ def parse(data: str) -> Callback | None:
     action, _, rest = data.partition(":")
     if action == NOOP and not rest:
         return Callback(NOOP)
+    if action == SKILL_CATEGORIES and not rest:
+        return Callback(action)
+    if action == SKILL_CATEGORIES:
+        category, _, page = rest.partition(":")
+        if category and page.isdigit():
+            return Callback(action, category, page=int(page))
     if action == "sp" and rest.isdigit():
         return Callback(action, rest)
     if action in ("sk", "fr", "o") and rest:

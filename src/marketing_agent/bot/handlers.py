@@ -7,7 +7,6 @@ else (only /start, /help and /link work there).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from telegram import (
     CallbackQuery,
@@ -21,7 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from marketing_agent.bot import callbacks, texts
+from marketing_agent.bot import browse, callbacks, texts
 from marketing_agent.bot.backend import BotBackend, LinkedUser, SkillSummary
 from marketing_agent.bot.results import result_keyboard
 from marketing_agent.errors import MarketingAgentError
@@ -111,8 +110,8 @@ class BotHandlers:
         message = update.effective_message
         if message is None or await self._linked_user(update) is None:
             return
-        skills = list(await self.backend.list_skills())
-        await reply_html(message, texts.skills_page(skills, 0), _skills_keyboard(skills, 0))
+        groups = browse.group_skills(await self.backend.list_skills())
+        await reply_html(message, texts.skill_categories(groups), browse.categories_keyboard(groups))
 
     async def status(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -189,8 +188,10 @@ class BotHandlers:
         if user is None:
             return
         try:
-            if parsed.action == "sp":
-                await self._page(query, int(parsed.value))
+            if parsed.action == callbacks.SKILL_CATEGORIES and parsed.value:
+                await self._category_page(query, parsed.value, parsed.page)
+            elif parsed.action in (callbacks.SKILL_CATEGORIES, "sp"):  # "sp": a page of the old flat list
+                await self._categories(query)
             elif parsed.action == "sk":
                 await self._skill_detail(query, parsed.value)
             elif parsed.action == "fr":
@@ -202,14 +203,24 @@ class BotHandlers:
         except MarketingAgentError as exc:
             await query.answer(exc.message[:200], show_alert=True)
 
-    async def _page(self, query: CallbackQuery, page: int) -> None:
-        skills = list(await self.backend.list_skills())
-        page = min(page, max(0, (len(skills) - 1) // texts.SKILLS_PER_PAGE))
+    async def _categories(self, query: CallbackQuery) -> None:
+        groups = browse.group_skills(await self.backend.list_skills())
         await query.answer()
         await query.edit_message_text(
-            texts.skills_page(skills, page),
+            texts.skill_categories(groups), parse_mode=ParseMode.HTML, reply_markup=browse.categories_keyboard(groups)
+        )
+
+    async def _category_page(self, query: CallbackQuery, key: str, page: int) -> None:
+        group = browse.find_group(browse.group_skills(await self.backend.list_skills()), key)
+        if group is None:  # its last skill was removed since the button was sent
+            await self._categories(query)
+            return
+        page = group.clamp(page)
+        await query.answer()
+        await query.edit_message_text(
+            texts.skill_category_page(group, page),
             parse_mode=ParseMode.HTML,
-            reply_markup=_skills_keyboard(skills, page),
+            reply_markup=browse.category_keyboard(group, page),
         )
 
     async def _skill(self, token: str) -> SkillSummary | None:
@@ -285,22 +296,6 @@ def _run_id_of(markup: InlineKeyboardMarkup | None) -> str | None:
             if parsed is not None and parsed.action == "o":
                 return parsed.value
     return None
-
-
-def _skills_keyboard(skills: Sequence[SkillSummary], page: int) -> InlineKeyboardMarkup:
-    shown = skills[page * texts.SKILLS_PER_PAGE : (page + 1) * texts.SKILLS_PER_PAGE]
-    rows = [
-        [InlineKeyboardButton(s.name, callback_data=callbacks.skill_detail(s.name)) for s in shown[i : i + 2]]
-        for i in range(0, len(shown), 2)
-    ]
-    nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("‹ Previous", callback_data=callbacks.skills_page(page - 1)))
-    if (page + 1) * texts.SKILLS_PER_PAGE < len(skills):
-        nav.append(InlineKeyboardButton("Next ›", callback_data=callbacks.skills_page(page + 1)))
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(rows)
 
 
 async def _delete(message: Message) -> bool:

@@ -72,7 +72,7 @@ class ServicesBotBackend:
 
     async def list_skills(self) -> Sequence[SkillSummary]:
         return [
-            SkillSummary(s.name, s.description, tuple(s.trigger_keywords))
+            SkillSummary(s.name, s.description, tuple(s.trigger_keywords), s.category)
             for s in sorted(await services.list_skills(self._db), key=lambda s: s.name)
         ]
 

@@ -101,6 +101,8 @@ class SkillRow(Base):
     name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     type: Mapped[str] = mapped_column(String(64), nullable=False, default="general")
+    # a SkillCategory value; NULL for a skill written without one
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     trigger_keywords: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)

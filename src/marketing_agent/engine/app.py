@@ -10,12 +10,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from .api import routes
-from .api_guard import InspectionGuard
 from .config import EngineConfig
 from .dashboard import EngineExtras
-from .flow import RunStartGate, StepClaimGate
-from .gql import EngineGraphQL
+from .flow.port import RunStartGate, StepClaimGate
+from .http.api import routes
+from .http.gql import EngineGraphQL
+from .http.guard import InspectionGuard
 from .service import EngineService
 
 log = logging.getLogger(__name__)

@@ -8,16 +8,16 @@ import json
 import logging
 from typing import Any
 
-from ._http import AppClient
 from ._ids import new_ulid, now_ms, seeded_event_ids
-from ._runtime import Runtime
 from .config import EngineConfig
-from .cron import CronScheduler
 from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooLarge, SyncFailed
-from .executor import Executor
-from .flow import RunStartGate, StepClaimGate
-from .functions import parse_app
-from .registry import Registry
+from .execution.client import AppClient
+from .execution.cron import CronScheduler
+from .execution.dispatcher import Executor
+from .execution.runtime import Runtime
+from .flow.port import RunStartGate, StepClaimGate
+from .functions.model import parse_app
+from .functions.registry import Registry
 from .store import ACTIVE_STATUSES, Store
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class EngineService:
         if self.config.workers:
             await self.executor.start()
         if self.config.cron:
-            self.cron = CronScheduler(self)
+            self.cron = CronScheduler(self.runtime, self.executor)
             await self.cron.resync()
             self.cron.start()
         self._bg.append(asyncio.create_task(self._refresh_loop(), name="engine-registry"))

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
+from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
 from marketing_agent.agent.skills import load_skill_catalog
 from marketing_agent.api import create_api_app
 from marketing_agent.services import (
@@ -61,20 +62,20 @@ async def api(database_url: str, tmp_path: Path, fake_anthropic: FakeAnthropic) 
     settings = load_settings(
         data_dir=tmp_path, anthropic_api_key="test-key", anthropic_base_url=fake_anthropic.base_url
     )
+    detector = SkillDetector(LLMSkillClassifier.from_settings(settings))
     app = create_api_app(
         settings,
         database=database,
         store=LocalObjectStore(tmp_path / "store"),
         event_sender=events,
         run_canceller=InMemoryRunCanceller(),
+        skill_detector=detector,
     )
     key = (await create_user(database, "ada@example.com")).api_key
     other_key = (await create_user(database, "eve@example.com")).api_key
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
-    ):
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield DetectApi(http, events, fake_anthropic, key, other_key)
+    await detector.aclose()
     await database.dispose()
 
 

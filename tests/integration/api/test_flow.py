@@ -33,6 +33,7 @@ async def test_skills(api: Api) -> None:
         "name": "copywriting",
         "description": "The copywriting skill.",
         "type": "copy",
+        "category": "copywriting",
         "triggerKeywords": ["headline"],
         "relatedSkills": ["copy-editing"],
     }

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from marketing_agent.bot import notify_run_finished
+from marketing_agent.agent.skill import SkillCategory
+from marketing_agent.bot import SkillSummary, notify_run_finished
 from marketing_agent.bot.callbacks import MAX_BYTES
 from marketing_agent.errors import NotificationRejected
 from support.fake_telegram import ApiCall, FakeTelegram
@@ -166,19 +167,69 @@ async def test_free_text_with_no_likely_skill(polling_bot: PollingBot) -> None:
     assert "could not tell which skill fits" in text_of(reply)
 
 
-async def test_skills_are_paged(polling_bot: PollingBot) -> None:
-    fake = polling_bot.fake
-    polling_bot.backend.links[CHAT] = USER
+async def test_skills_browse_by_category_then_eight_a_page(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    backend.skills += [
+        SkillSummary(f"cro-extra-{i:02}", f"Extra conversion skill {i}.", (), SkillCategory.CRO) for i in range(9)
+    ]
     fake.push_text(CHAT, "/skills")
-    first = await fake.await_call("sendMessage", to_chat(CHAT))
-    assert text_of(first).startswith("Skills (1/2)")
-    assert [b["text"] for b in _buttons(first)][-1] == "Next ›"
+    overview = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(overview).startswith("Skills — 16 in 6 categories")
+    assert "CRO (10): cro-extra-00" in text_of(overview)
+    assert [b["text"] for b in _buttons(overview)] == [
+        "Copywriting · 1",
+        "CRO · 10",
+        "Email · 1",
+        "SEO · 1",
+        "Strategy · 2",
+        "Other · 1",
+    ]
     message_id = fake.chat_messages(CHAT)[-1]["message_id"]
-    fake.push_callback(CHAT, message_id, _buttons(first)[-1]["callback_data"])
-    second = await fake.await_call("editMessageText")
-    assert text_of(second).startswith("Skills (2/2)")
-    assert "seo-audit" in text_of(second)
-    assert [b["text"] for b in _buttons(second)] == ["seo-audit", "‹ Previous"]
+
+    async def press(label: str, call: ApiCall) -> ApiCall:
+        [data] = [b["callback_data"] for b in _buttons(call) if b["text"] == label]
+        before = len(fake.calls_to("editMessageText"))
+        fake.push_callback(CHAT, message_id, data)
+        await eventually(lambda: len(fake.calls_to("editMessageText")) > before)
+        edited = fake.calls_to("editMessageText")[-1]
+        assert str(edited.params["message_id"]) == str(message_id)  # the one message changes, the chat does not fill
+        return edited
+
+    first = await press("CRO · 10", overview)
+    assert text_of(first).startswith("CRO (1/2)")
+    labels = [b["text"] for b in _buttons(first)]
+    assert labels[:8] == [f"cro-extra-{i:02}" for i in range(8)]
+    assert labels[8:] == ["Next ›", "« Categories"]
+
+    second = await press("Next ›", first)
+    assert text_of(second).startswith("CRO (2/2)")
+    assert [b["text"] for b in _buttons(second)] == ["cro-extra-08", "page-cro", "‹ Previous", "« Categories"]
+
+    [detail_data] = [b["callback_data"] for b in _buttons(second) if b["text"] == "page-cro"]
+    fake.push_callback(CHAT, message_id, detail_data)
+    detail = await fake.await_call("sendMessage", lambda c: to_chat(CHAT)(c) and "/run page-cro" in c.params["text"])
+    assert "Improve a page's conversion rate." in text_of(detail)
+
+    back = await press("« Categories", second)
+    assert text_of(back) == text_of(overview)
+    other = await press("Other · 1", back)
+    assert text_of(other).startswith("Other (1/1)")
+    assert [b["text"] for b in _buttons(other)] == ["press-release", "« Categories"]
+
+
+async def test_a_stale_category_button_falls_back_to_what_exists(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/skills")
+    await fake.await_call("sendMessage", to_chat(CHAT))
+    message_id = fake.chat_messages(CHAT)[-1]["message_id"]
+    fake.push_callback(CHAT, message_id, "sc:seo:7")  # past the last page
+    page = await fake.await_call("editMessageText")
+    assert text_of(page).startswith("SEO (1/1)")
+    fake.push_callback(CHAT, message_id, "sc:ads:0")  # a category whose skills are gone
+    await eventually(lambda: len(fake.calls_to("editMessageText")) == 2)
+    assert text_of(fake.calls_to("editMessageText")[-1]).startswith("Skills — 7 in 6 categories")
 
 
 async def test_status_lists_recent_runs(polling_bot: PollingBot) -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.engine import store_inspect as si
 from marketing_agent.engine._ids import new_ulid, now_ms
-from marketing_agent.engine.step_logs import MAX_LINES_PER_REQUEST, MAX_MESSAGE_CHARS
+from marketing_agent.engine.http.step_logs import MAX_LINES_PER_REQUEST, MAX_MESSAGE_CHARS
+from marketing_agent.engine.store import inspect as si
 from marketing_agent.functions import step_logs
 from support.net import free_port
 

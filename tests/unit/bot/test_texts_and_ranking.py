@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marketing_agent.bot import texts
+from marketing_agent.bot import browse, texts
 from marketing_agent.bot.backend import LinkedUser, RunSummary, SkillSummary
 from marketing_agent.bot.memory import FinishedMemoryRun, InMemoryBotBackend
 from marketing_agent.bot.results import completed_text, failed_text
@@ -45,7 +45,8 @@ def test_every_text_is_valid_telegram_html() -> None:
         texts.linked(LinkedUser("u", "<x>@example.com")),
         texts.working("<skill>"),
         texts.run_refused("s", "bad <input> & more"),
-        texts.skills_page([hostile] * 10, 1),
+        texts.skill_categories(browse.group_skills([hostile] * 10)),
+        texts.skill_category_page(browse.group_skills([hostile] * 10)[0], 1),
         texts.skill_detail(hostile),
         texts.status([RunSummary("r", "<s>", "failed", datetime.now(UTC), "<t>", "<e> & f")]),
         completed_text(FinishedMemoryRun("r", "u", "s<", "completed", "<T>", "<p>" * 3000, "o")),

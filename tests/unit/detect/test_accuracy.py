@@ -9,7 +9,7 @@ from __future__ import annotations
 import yaml
 
 from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
-from support.detect_eval import DATA, OracleProvider, builtin_profiles, evaluate, load_requests
+from support.detect_eval import DATA, HOLDOUT, OracleProvider, builtin_profiles, evaluate, load_requests
 
 # The catalogue the set is written for: today's 16 and the 22 of issue 12.
 CATALOGUE = {
@@ -43,6 +43,18 @@ async def test_keywords_alone_pick_the_right_skill_for_at_least_80_percent() -> 
     report = await evaluate(requests, profiles, SkillDetector())
     assert report.total >= 80
     assert report.keywords_top1 >= 0.80, report.misses
+
+
+async def test_keywords_alone_on_the_held_out_set_do_not_regress() -> None:
+    # Wording chosen to avoid the obvious keywords (docs/skills.md): a floor, not a target.
+    raw = yaml.safe_load(HOLDOUT.read_text(encoding="utf-8"))
+    assert {item["skill"] for item in raw} - {None} == CATALOGUE
+    profiles = await builtin_profiles()
+    requests = load_requests([p.name for p in profiles], HOLDOUT)
+    report = await evaluate(requests, profiles, SkillDetector())
+    assert report.keywords_top1 >= 0.55, report.misses
+    # A keyword decision at the threshold is nearly always right: wrong confident runs stay rare.
+    assert report.keywords_confident - report.keywords_confident_right <= max(2, report.keywords_confident // 8)
 
 
 async def test_the_full_detector_with_a_perfect_model_step_only_misses_what_keywords_settled_wrongly() -> None:

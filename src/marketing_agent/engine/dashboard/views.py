@@ -10,9 +10,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import store_inspect as si
 from .._ids import now_ms
 from ..service import EngineService
+from ..store import inspect as si
 
 HOUR_MS = 3_600_000
 RANGES = {"15m": 15 * 60_000, "1h": HOUR_MS, "24h": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS}
