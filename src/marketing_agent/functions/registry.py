@@ -13,6 +13,7 @@ from marketing_agent.functions.deps import FunctionDeps
 from marketing_agent.functions.feedback_process import build_feedback_process
 from marketing_agent.functions.monitor_executions import build_monitor_executions
 from marketing_agent.functions.notify_completion import build_notify_completion
+from marketing_agent.functions.serve_guard import ServeGuard
 from marketing_agent.functions.skill_execute import build_skill_execute
 from marketing_agent.functions.step_logs import StepLogMiddleware
 
@@ -51,4 +52,5 @@ def serve_functions(
         warnings.simplefilter("ignore", PydanticDeprecatedSince20)
         import inngest.fast_api
     inngest.fast_api.serve(app, client, functions, serve_path=SERVE_PATH)
+    app.add_middleware(ServeGuard, path=SERVE_PATH, signed=bool(client.is_production and client.signing_key))
     return functions
