@@ -35,6 +35,12 @@ from marketing_agent.services.clients import (
     put_context_file,
     update_client,
 )
+from marketing_agent.services.detection import (
+    AUTO_SKILL,
+    candidates_of,
+    create_detected_run,
+    detect_skill,
+)
 from marketing_agent.services.engine_client import EngineRunCanceller, InMemoryRunCanceller, RunCanceller
 from marketing_agent.services.events import (
     FEEDBACK_PROCESS,
@@ -103,6 +109,7 @@ from marketing_agent.services.users import (
 )
 
 __all__ = [
+    "AUTO_SKILL",
     "FEEDBACK_PROCESS",
     "SKILL_EXECUTE",
     "SKILL_EXECUTE_COMPLETED",
@@ -141,15 +148,18 @@ __all__ = [
     "alert_stuck_runs",
     "authenticate",
     "cancel_run",
+    "candidates_of",
     "context_summary",
     "count_users",
     "create_client",
+    "create_detected_run",
     "create_feedback",
     "create_run",
     "create_user",
     "delete_channel",
     "delete_client",
     "delete_context_file",
+    "detect_skill",
     "estimate_wait_seconds",
     "find_stuck_runs",
     "get_client",
