@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from marketing_agent.api.context import AppContext
 from marketing_agent.api.errors import install_error_handlers
 from marketing_agent.api.limits import MAX_BODY_BYTES, BodySizeLimit
-from marketing_agent.api.routes import channels, clients, feedback, outputs, runs, skills
+from marketing_agent.api.routes import channels, clients, feedback, outputs, runs, schedules, skills, workflows
 from marketing_agent.services import (
     Database,
     EngineRunCanceller,
@@ -86,7 +86,7 @@ def create_api_app(
             return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    for module in (skills, clients, runs, outputs, feedback, channels):
+    for module in (skills, clients, runs, outputs, feedback, channels, workflows, schedules):
         app.include_router(module.router, prefix=API_PREFIX)
     for router in extra_routers:
         app.include_router(router)
