@@ -29,6 +29,12 @@ class ValidationFailed(MarketingAgentError):
     code = "VALIDATION_ERROR"
 
 
+class SkillNotDetected(ValidationFailed):
+    """``"skillName": "auto"`` and no skill is confident; ``details`` carries the candidates to offer."""
+
+    code = "SKILL_NOT_DETECTED"
+
+
 class NotFound(MarketingAgentError):
     code = "NOT_FOUND"
 

@@ -56,6 +56,15 @@ class Settings(BaseSettings):
     engine_fast_retries: bool = Field(
         False, description="Engine retries after 0.1 s … 2 s instead of Inngest's 15 s … 2 h (demos, tests)."
     )
+    engine_ai_gateway_hosts: str | None = Field(
+        None,
+        description="Comma list of model provider hosts (`host` or `host:port`) the engine's step.ai.infer may"
+        " call; default api.openai.com, api.anthropic.com, generativelanguage.googleapis.com.",
+    )
+    engine_allowed_hosts: str | None = Field(
+        None, description="Comma list of extra Host names the engine answers to (behind a proxy: its public name)."
+    )
+    access_log: bool = Field(False, description="Log one line per HTTP request (uvicorn's access log).")
     stuck_run_threshold_seconds: int = Field(300, ge=10, description="A run `running` longer is stuck.")
 
     # --- LLM ----------------------------------------------------------------------------------------

@@ -28,6 +28,23 @@ class SkillCategory(StrEnum):
     ADS = "ads"
     SOCIAL = "social"
 
+    @property
+    def label(self) -> str:
+        """How people write the category's name (the bot's buttons, the docs' catalogue)."""
+        return _CATEGORY_LABELS[self]
+
+
+_CATEGORY_LABELS = {
+    SkillCategory.COPYWRITING: "Copywriting",
+    SkillCategory.CRO: "CRO",
+    SkillCategory.EMAIL: "Email",
+    SkillCategory.SEO: "SEO",
+    SkillCategory.STRATEGY: "Strategy",
+    SkillCategory.RESEARCH: "Research",
+    SkillCategory.ADS: "Ads",
+    SkillCategory.SOCIAL: "Social",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class SkillMetadata:

@@ -9,6 +9,8 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
+from marketing_agent.agent.skill import SkillCategory
+
 T = TypeVar("T")
 
 
@@ -44,7 +46,7 @@ class SkillSummaryOut(WireModel):
     name: str
     description: str
     type: str
-    category: str | None  # copywriting, cro, email, seo, strategy, research, ads, social
+    category: SkillCategory | None  # None for a skill written without metadata.category
     trigger_keywords: list[str]
     related_skills: list[str]
 
@@ -140,6 +142,24 @@ class RunCreateIn(RequestModel):
     message: StrictStr = Field(min_length=1, max_length=10_000)
     client_id: uuid.UUID | None = None
     options: dict[str, Any] | None = None
+
+
+class DetectIn(RequestModel):
+    message: StrictStr = Field(min_length=1, max_length=10_000)
+
+
+class SkillCandidateOut(WireModel):
+    skill: str
+    score: float
+
+
+class DetectionOut(WireModel):
+    skill: str | None = Field(description="The skill to run; null when nothing is confident.")
+    method: Literal["explicit", "keywords", "model", "none"]
+    confidence: float = Field(description="0-1.")
+    candidates: list[SkillCandidateOut] = Field(description="Ranked, best first.")
+    client_id: uuid.UUID | None = Field(description="The user's client named in the message, by name or slug.")
+    output_type: str | None = Field(description="The kind of output asked for, e.g. landing-page, email-sequence.")
 
 
 class RunQueuedOut(WireModel):

@@ -2,7 +2,9 @@
 
 Formats (``<id>`` are run or output ids, UUIDs as text):
 
-- ``sp:<page>``            /skills: go to a page
+- ``sc``                    /skills: the categories
+- ``sc:<category>:<page>`` /skills: a page of one category's skills (``other`` for the uncategorised)
+- ``sp:<page>``            buttons of the flat list before categories; now shows the categories
 - ``sk:<skill token>``     /skills: show one skill
 - ``fr:<skill token>``     free text: run this skill on the message the question replies to
 - ``o:<run id>``           get the full output
@@ -49,8 +51,12 @@ def resolve_skill_token(token: str, names: Iterable[str]) -> str | None:
     return None
 
 
-def skills_page(page: int) -> str:
-    return _checked(f"sp:{page}")
+SKILL_CATEGORIES = "sc"
+
+
+def skill_category_page(category: str, page: int) -> str:
+    """``category`` is a ``SkillCategory`` value or ``browse.OTHER``; it never holds a ':'."""
+    return _checked(f"sc:{category}:{page}")
 
 
 def skill_detail(name: str) -> str:
@@ -85,9 +91,10 @@ NOOP = "n"
 
 @dataclass(frozen=True, slots=True)
 class Callback:
-    action: str  # sp | sk | fr | o | rt | n | wr
+    action: str  # sc | sp | sk | fr | o | rt | n | wr
     value: str = ""
     score: int = 0  # the rating; for ``wr`` the stage position
+    page: int = 0
     decision: str = ""  # ``wr``: approve | revise | reject
 
 
@@ -96,6 +103,12 @@ def parse(data: str) -> Callback | None:
     action, _, rest = data.partition(":")
     if action == NOOP and not rest:
         return Callback(NOOP)
+    if action == SKILL_CATEGORIES and not rest:
+        return Callback(action)
+    if action == SKILL_CATEGORIES:
+        category, _, page = rest.partition(":")
+        if category and page.isdigit():
+            return Callback(action, category, page=int(page))
     if action == "sp" and rest.isdigit():
         return Callback(action, rest)
     if action in ("sk", "fr", "o") and rest:
@@ -109,7 +122,7 @@ def parse(data: str) -> Callback | None:
                 run_id = str(uuid.UUID(hex=run_hex))
             except ValueError:
                 return None
-            return Callback(action, run_id, int(position), decision)
+            return Callback(action, run_id, score=int(position), decision=decision)
         return None
     if action == "rt":
         output_id, _, score = rest.rpartition(":")

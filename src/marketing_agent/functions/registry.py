@@ -14,6 +14,7 @@ from marketing_agent.functions.feedback_process import build_feedback_process
 from marketing_agent.functions.monitor_executions import build_monitor_executions
 from marketing_agent.functions.notify_completion import build_notify_completion
 from marketing_agent.functions.schedules import build_schedule_functions
+from marketing_agent.functions.serve_guard import ServeGuard
 from marketing_agent.functions.skill_execute import build_skill_execute
 from marketing_agent.functions.step_logs import StepLogMiddleware
 from marketing_agent.functions.workflow_run import build_workflow_run
@@ -61,4 +62,5 @@ def serve_functions(
         warnings.simplefilter("ignore", PydanticDeprecatedSince20)
         import inngest.fast_api
     inngest.fast_api.serve(app, client, functions, serve_path=SERVE_PATH)
+    app.add_middleware(ServeGuard, path=SERVE_PATH, signed=bool(client.is_production and client.signing_key))
     return functions

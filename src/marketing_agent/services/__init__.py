@@ -43,6 +43,12 @@ from marketing_agent.services.clients import (
     put_context_file,
     update_client,
 )
+from marketing_agent.services.detection import (
+    AUTO_SKILL,
+    candidates_of,
+    create_detected_run,
+    detect_skill,
+)
 from marketing_agent.services.engine_client import EngineRunCanceller, InMemoryRunCanceller, RunCanceller
 from marketing_agent.services.events import (
     FEEDBACK_PROCESS,
@@ -138,6 +144,7 @@ from marketing_agent.services.workflows import (
 )
 
 __all__ = [
+    "AUTO_SKILL",
     "FEEDBACK_PROCESS",
     "SCHEDULE_FIRED",
     "SKILL_EXECUTE",
@@ -188,9 +195,11 @@ __all__ = [
     "begin_stage_attempt",
     "cancel_run",
     "cancel_workflow_run",
+    "candidates_of",
     "context_summary",
     "count_users",
     "create_client",
+    "create_detected_run",
     "create_feedback",
     "create_run",
     "create_schedule",
@@ -199,6 +208,7 @@ __all__ = [
     "delete_client",
     "delete_context_file",
     "delete_schedule",
+    "detect_skill",
     "due_schedule_fires",
     "estimate_wait_seconds",
     "find_stuck_runs",

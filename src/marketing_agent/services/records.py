@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from marketing_agent.agent.skill import SkillCategory
 from marketing_agent.db.enums import SkillHealth, SkillRunStatus
 from marketing_agent.db.models import (
     AlertRow,
@@ -122,7 +123,7 @@ class SkillInfo:
     name: str
     description: str
     type: str
-    category: str | None  # a SkillCategory value
+    category: SkillCategory | None
     source: str
     enabled: bool
     trigger_keywords: list[str]
@@ -136,7 +137,7 @@ class SkillInfo:
             name=row.name,
             description=row.description,
             type=row.type,
-            category=row.category,
+            category=SkillCategory(row.category) if row.category else None,
             source=row.source,
             enabled=row.enabled,
             trigger_keywords=list(row.trigger_keywords or []),
