@@ -55,6 +55,18 @@ class OutputNotFound(NotFound):
     code = "OUTPUT_NOT_FOUND"
 
 
+class WorkflowNotFound(NotFound):
+    code = "WORKFLOW_NOT_FOUND"
+
+
+class WorkflowRunNotFound(NotFound):
+    code = "WORKFLOW_RUN_NOT_FOUND"
+
+
+class ScheduleNotFound(NotFound):
+    code = "SCHEDULE_NOT_FOUND"
+
+
 class Conflict(MarketingAgentError):
     code = "CONFLICT"
 
@@ -99,6 +111,13 @@ class InvalidStorageKey(StorageError):
 class ObjectNotFound(StorageError):
     code = "OBJECT_NOT_FOUND"
     retryable = False
+
+
+# --- workflows -------------------------------------------------------------------------------------
+class WorkflowInvalid(MarketingAgentError):
+    """A workflow definition that cannot run: unknown skill, cycle, missing input, bad field."""
+
+    code = "WORKFLOW_INVALID"
 
 
 # --- the agent -------------------------------------------------------------------------------------

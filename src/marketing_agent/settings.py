@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     aws_access_key_id: str | None = Field(None, description="S3 access key id.")
     aws_secret_access_key: SecretStr | None = Field(None, description="S3 secret key.")
     skills_dir: Path | None = Field(None, description="Extra folder of skills (SKILL.md folders).")
+    workflows_dir: Path | None = Field(None, description="Extra folder of workflow definitions (`<name>.yaml`).")
 
     # --- processes ----------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="API bind host.")

@@ -107,6 +107,7 @@ class DatabaseRunServices:
             owner = await services.user_for_telegram_chat(self._db, chat)
             if owner is None or owner.id != run.user_id:
                 chat, message = None, None
+        workflow = (run.options or {}).get("workflow")
         return RunNotice(
             run_id=str(run.id),
             user_id=str(run.user_id),
@@ -118,6 +119,7 @@ class DatabaseRunServices:
             error=run.error_message,
             telegram_chat_id=chat,
             telegram_message_id=message,
+            workflow_run_id=str(workflow.get("workflowRunId")) if isinstance(workflow, dict) else None,
         )
 
     async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:
