@@ -16,6 +16,7 @@ from .flow.port import RunStartGate, StepClaimGate
 from .http.api import routes
 from .http.gql import EngineGraphQL
 from .http.guard import InspectionGuard
+from .http.request_guard import RequestGuard
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,8 @@ def create_engine_app(
     app = Starlette(
         routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
         lifespan=lifespan,
-        middleware=[Middleware(InspectionGuard, config=config)],
+        # RequestGuard first: Host, Origin, content type and body size, before any credential is looked at.
+        middleware=[Middleware(RequestGuard, config=config), Middleware(InspectionGuard, config=config)],
     )
     app.state.engine = service
     return app

@@ -58,6 +58,8 @@ class AnthropicProvider:
             kwargs["tools"] = tools
             if not request.allow_tool_calls:
                 kwargs["tool_choice"] = {"type": "none"}
+        if request.json_schema is not None:
+            kwargs["output_config"] = {"format": {"type": "json_schema", "schema": dict(request.json_schema)}}
         # No temperature: the current Messages API (and SDK) dropped sampling parameters, so
         # ``request.temperature`` is ignored here; the model's default sampling applies.
         started = time.perf_counter()

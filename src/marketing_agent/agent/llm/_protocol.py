@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -80,6 +81,9 @@ class LLMRequest:
     server_web_searches: int = 0
     #: False: the tools stay declared (the conversation refers to them) but the model may not call one.
     allow_tool_calls: bool = True
+    #: When set, the answer must be one JSON object matching this schema: Anthropic and OpenAI enforce it
+    #: with their structured outputs, the local model with a llama.cpp grammar built from it.
+    json_schema: Mapping[str, Any] | None = None
 
     @property
     def system_text(self) -> str:
