@@ -16,6 +16,7 @@ from .flow.port import RunStartGate, StepClaimGate
 from .http.api import routes
 from .http.gql import EngineGraphQL
 from .http.guard import InspectionGuard
+from .http.mcp import MCP_PATH, EngineMcpEndpoint
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -28,13 +29,17 @@ def create_engine_app(
     # /metrics, step logs, retention and the dashboard (mounted at "/" last: the JSON API keeps priority).
     extras = EngineExtras(service, config)
 
+    mcp: EngineMcpEndpoint | None = None
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        assert mcp is not None
         await service.start()
         await extras.start()
         log.info("engine started on %s (store %s)", f"{config.host}:{config.port}", config.database_url.split("@")[-1])
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             await extras.stop()
             await service.stop()
@@ -44,5 +49,8 @@ def create_engine_app(
         lifespan=lifespan,
         middleware=[Middleware(InspectionGuard, config=config)],
     )
+    # The operator's MCP tools (docs/mcp.md): calls to /v1 above, behind the same guard.
+    mcp = EngineMcpEndpoint(app, config)
+    app.router.routes.insert(0, Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]))
     app.state.engine = service
     return app
