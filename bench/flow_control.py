@@ -35,7 +35,7 @@ from marketing_agent.engine.execution.runtime import Runtime
 from marketing_agent.engine.flow import StartDecision
 from marketing_agent.engine.flow.control import FlowControl
 from marketing_agent.engine.functions import FunctionDef
-from marketing_agent.engine.registry import Registry
+from marketing_agent.engine.functions.registry import Registry
 from marketing_agent.engine.store import Conn, Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flow_control.json"

@@ -17,6 +17,7 @@ from .http.api import routes
 from .http.gql import EngineGraphQL
 from .http.guard import InspectionGuard
 from .http.mcp import MCP_PATH, EngineMcpEndpoint
+from .http.request_guard import RequestGuard
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,8 @@ def create_engine_app(
     app = Starlette(
         routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
         lifespan=lifespan,
-        middleware=[Middleware(InspectionGuard, config=config)],
+        # RequestGuard first: Host, Origin, content type and body size, before any credential is looked at.
+        middleware=[Middleware(RequestGuard, config=config), Middleware(InspectionGuard, config=config)],
     )
     # The operator's MCP tools (docs/mcp.md): calls to /v1 above, behind the same guard.
     mcp = EngineMcpEndpoint(app, config)

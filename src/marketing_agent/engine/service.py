@@ -11,14 +11,14 @@ from typing import Any
 from ._ids import new_ulid, now_ms, seeded_event_ids
 from .config import EngineConfig
 from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooLarge, SyncFailed
+from .execution.client import AppClient
 from .execution.cron import CronScheduler
 from .execution.dispatcher import Executor
 from .execution.runtime import Runtime
 from .flow.port import RunStartGate, StepClaimGate
-from .functions import parse_app
-from .http.client import AppClient
-from .registry import Registry
-from .store.facade import ACTIVE_STATUSES, Store
+from .functions.model import parse_app
+from .functions.registry import Registry
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class EngineService:
         self.registry: Registry
         self.runtime: Runtime
         self.executor: Executor
-        self.client = AppClient(config.signing_key, config.request_timeout, config.dev)
+        self.client = AppClient(config.signing_key, config.request_timeout, config.dev, config.ai_gateway_hosts)
         self.cron: CronScheduler | None = None
         self._bg: list[asyncio.Task[None]] = []
         self.started = False
@@ -52,7 +52,7 @@ class EngineService:
         if self.config.workers:
             await self.executor.start()
         if self.config.cron:
-            self.cron = CronScheduler(self)
+            self.cron = CronScheduler(self.runtime, self.executor)
             await self.cron.resync()
             self.cron.start()
         self._bg.append(asyncio.create_task(self._refresh_loop(), name="engine-registry"))
@@ -202,7 +202,7 @@ class EngineService:
             run = await self.store.lock_run(tx, run_id)
             if run is None:
                 raise NotFound(f"run {run_id} not found")
-            if run["status"] not in ACTIVE_STATUSES:
+            if not run.active:
                 return False
             items = await self.runtime.cancel(tx, run_id, now_ms(), reason="cancelled by API")
         self.executor.submit(items)

@@ -21,6 +21,26 @@ async def test_migrations_apply_once(database_url: str) -> None:
         await again.close()
 
 
+async def test_dashboard_tables_made_before_version_4_are_kept(database_url: str) -> None:
+    """Before the one schema history, the dashboard created ``step_logs`` at start (IF NOT EXISTS); a database
+    from then, with a log line in it, takes version 4 without losing the line."""
+    store = await Store.open(database_url)
+    try:
+        async with store.transaction() as tx:
+            await tx.execute("DELETE FROM engine_schema WHERE version = 4")
+            await tx.execute(
+                "INSERT INTO step_logs (id, run_id, step, attempt, ts, level, logger, message)"
+                " VALUES ('l1', 'r1', 's', 0, 1, 'INFO', 'app', 'kept')"
+            )
+        await store.migrate()
+        assert await store.schema_version() == max(v for v, _ in MIGRATIONS)
+        async with store.transaction() as tx:
+            row = await tx.fetchrow("SELECT message FROM step_logs WHERE id = 'l1'")
+        assert row == {"message": "kept"}
+    finally:
+        await store.close()
+
+
 def _ms(dt: datetime) -> int:
     return int(dt.timestamp() * 1000)
 

@@ -1,6 +1,6 @@
 """The engine's dashboard: a Starlette sub-app built by :func:`create_dashboard_app`, mounted at ``/``.
 
-It reads only through the engine's query API (``Store`` read methods and ``store_inspect``) and acts only
+It reads only through the engine's query API (``Store`` read methods and ``store/inspect.py``) and acts only
 through :class:`EngineService` (sync, invoke, send, cancel, rerun), like saq's web UI over its queue.
 :class:`EngineExtras` bundles what ``create_engine_app`` adds beside the JSON API: ``/metrics``, the step-log
 endpoint, the dashboard mount and the retention task.
@@ -20,7 +20,6 @@ from ..config import EngineConfig
 from ..http.metrics import MetricsEndpoint
 from ..http.step_logs import StepLogsEndpoint
 from ..service import EngineService
-from ..store import inspect as store_inspect
 from .pages import Pages
 from .render import make_env
 from .retention import Retention
@@ -72,8 +71,7 @@ class EngineExtras:
         ]
 
     async def start(self) -> None:
-        """After ``EngineService.start``: the step-log table, then retention."""
-        await store_inspect.ensure_schema(self.service.store)
+        """After ``EngineService.start`` (whose store migrations created the step-log table)."""
         self.metrics.reset_cursor()
         self.retention.start()
 

@@ -11,7 +11,9 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 
 from .._ids import new_ulid, now_ms
-from ..functions import CronSpec, FunctionDef
+from ..functions.model import CronSpec, FunctionDef
+from .dispatcher import Executor
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,13 @@ def scheduled_event(expression: str, fire_at: int) -> dict[str, object]:
 
 
 class CronScheduler:
-    def __init__(self, service: object) -> None:
-        from ..service import EngineService
+    """Fires due crons through the runtime (the run starts in the transaction that advances the cron) and
+    hands the new queue items to the executor."""
 
-        assert isinstance(service, EngineService)
-        self.svc = service
+    def __init__(self, runtime: Runtime, executor: Executor) -> None:
+        self.runtime = runtime
+        self.store = runtime.store
+        self.executor = executor
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -68,7 +72,7 @@ class CronScheduler:
         self._wake.set()
 
     async def resync(self) -> None:
-        await self.svc.store.sync_crons(wanted_crons(self.svc.registry.functions, now_ms()))
+        await self.store.sync_crons(wanted_crons(self.runtime.registry.functions, now_ms()))
         self.wake()
 
     async def _loop(self) -> None:
@@ -76,7 +80,7 @@ class CronScheduler:
             try:
                 self._wake.clear()
                 await self.fire_due()
-                nxt = await self.svc.store.next_cron()
+                nxt = await self.store.next_cron()
                 timeout = 5.0 if nxt is None else max(0.0, min(5.0, (nxt - now_ms()) / 1000))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout)
@@ -87,20 +91,20 @@ class CronScheduler:
                 await asyncio.sleep(1)
 
     async def fire_due(self) -> None:
-        svc = self.svc
+        store = self.store
         now = now_ms()
-        for row in await svc.store.due_crons(now):
-            fn = svc.registry.get(row["function_id"])
+        for row in await store.due_crons(now):
+            fn = self.runtime.registry.get(row["function_id"])
             spec = next((t.cron for t in fn.triggers if t.cron and t.cron.expression == row["expression"]), None) \
                 if fn else None  # fmt: skip
             if fn is None or spec is None:
                 continue
             fire_at = int(row["next_at"])
-            async with svc.store.transaction() as tx:
-                if not await svc.store.advance_cron(tx, fn.id, row["expression"], fire_at, next_fire(spec, now)):
+            async with store.transaction() as tx:
+                if not await store.advance_cron(tx, fn.id, row["expression"], fire_at, next_fire(spec, now)):
                     continue
                 event = scheduled_event(spec.cron, fire_at)
-                items = await svc.runtime.ingest(
+                items = await self.runtime.ingest(
                     tx, [(str(event["id"]), event, None)], now, only_function=fn, cron=row["expression"]
                 )
-            svc.executor.submit(items)
+            self.executor.submit(items)

@@ -5,16 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from .._expr import evaluate
 
 log = logging.getLogger(__name__)
-
-_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
-_UNIT_MS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 
 #: Inngest's bound on ``priority.run`` (``PriorityFactorMin/Max``): 12 hours either way.
 PRIORITY_LIMIT_S = 12 * 3600
@@ -23,20 +19,6 @@ BATCH_MAX_BYTES = 10 * 1024 * 1024
 #: ``idempotency`` keeps one run per key value for this long (``FunctionIdempotencyPeriod``).
 IDEMPOTENCY_MS = 24 * 3_600_000
 DEFAULT_BATCH_TIMEOUT_MS = 60_000
-
-
-def duration_ms(value: Any) -> int | None:
-    """``"90s"`` / ``"1h30m"`` / int milliseconds → milliseconds; None when unset. ValueError when invalid."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise ValueError(f"invalid duration {value!r}")
-    if isinstance(value, int | float):
-        return int(value)
-    text = str(value).strip()
-    if not re.fullmatch(r"(\d+(?:\.\d+)?(ms|s|m|h|d|w))+", text):
-        raise ValueError(f"invalid duration {value!r}")
-    return int(sum(float(n) * _UNIT_MS[u] for n, u in _PART.findall(text)))
 
 
 def key_value(expression: str | None, variables: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
 """Flow-control hooks (concurrency, throttle, rate limit, debounce, batching, priority, idempotency,
-singleton, timeouts). The queue calls these gates; :class:`~.flow_control.FlowControl` implements them all
+singleton, timeouts). The queue calls these gates; :class:`~.control.FlowControl` implements them all
 (``docs/flow-control.md``), :class:`AdmitAll` / :class:`AllowAll` admit everything.
 
 * :class:`RunStartGate` is consulted inside the event-ingest transaction, once per (function, event) match,
@@ -17,12 +17,14 @@ The full registered config of the function is available to all of them as ``Func
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from ..functions import FunctionDef
-    from ..store.facade import Conn, QueueItem
+    from ..functions.model import FunctionDef
+    from ..functions.registry import Registry
+    from ..store import Conn, QueueItem, RunRecord, Store
 
 #: Queue item kinds owned by flow control start with this prefix.
 FLOW_KIND_PREFIX = "flow."
@@ -38,6 +40,51 @@ class StartDecision:
 
 
 START = StartDecision()
+
+#: Milliseconds since the epoch; injectable so tests run minutes of flow-control time in seconds.
+Clock = Callable[[], int]
+
+
+class RunLifecycle(Protocol):
+    """What flow control may do to runs, and all it sees of the engine: the runtime
+    (``execution/runtime.py``) implements it and binds itself, so flow control never imports the runtime."""
+
+    @property
+    def store(self) -> Store: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    async def start_run(
+        self,
+        tx: Conn,
+        fn: FunctionDef,
+        events: list[dict[str, Any]],
+        event_id: str | None,
+        now: int,
+        *,
+        available_at: int | None = None,
+    ) -> QueueItem:
+        """Create the run and its first queue item (leased to this process when due now)."""
+        ...
+
+    async def finish(
+        self,
+        tx: Conn,
+        run: RunRecord,
+        status: str,
+        output: str | None,
+        now: int,
+        error: dict[str, Any] | None = None,
+    ) -> list[QueueItem]:
+        """End the run with ``status``; returns the lifecycle runs' items (``function.finished`` …)."""
+        ...
+
+    async def cancel(self, tx: Conn, run_id: str, now: int, reason: str = "cancelled") -> list[QueueItem]: ...
+
+    def on_enqueue(self, at: int) -> None:
+        """An item became due at ``at`` (ms epoch): wake the dispatcher then."""
+        ...
 
 
 class RunStartGate(Protocol):

@@ -13,31 +13,30 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from .._duration import duration_ms
 from .._expr import matches
 from .._ids import new_ulid
-from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, duration_ms, event_key
+from .._json import dumps
+from ..store.records import QueueKind
+from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, event_key
+from .port import RunLifecycle
 
 if TYPE_CHECKING:
-    from ..execution.runtime import Runtime
-    from ..functions import FunctionDef
-    from ..store.facade import Conn, QueueItem
+    from ..functions.model import FunctionDef
+    from ..store import Conn, QueueItem
     from ..store.flow import FlowStore
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_KIND = "flow.debounce"
-BATCH_KIND = "flow.batch"
-FINISH_KIND = "flow.finish"
+DEBOUNCE_KIND = QueueKind.FLOW_DEBOUNCE
+BATCH_KIND = QueueKind.FLOW_BATCH
+FINISH_KIND = QueueKind.FLOW_FINISH
 
 Starter = Callable[["Conn", "FunctionDef", list[dict[str, Any]], str, int], Awaitable[list["QueueItem"]]]
 
 
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
 class Timers:
-    def __init__(self, runtime: Runtime, db: FlowStore, start: Starter) -> None:
+    def __init__(self, runtime: RunLifecycle, db: FlowStore, start: Starter) -> None:
         self.rt = runtime
         self.db = db
         self.start = start
@@ -53,7 +52,7 @@ class Timers:
         self, tx: Conn, fn: FunctionDef, cfg: dict[str, Any], event_id: str, event: dict[str, Any], now: int
     ) -> list[QueueItem]:
         key = event_key(cfg.get("key"), event)
-        text = _dumps(event)
+        text = dumps(event)
         items: list[QueueItem] = []
         row = await self.db.batch_open(tx, fn.id, key)
         if row is not None and int(row["size"]) > 0 and int(row["bytes"]) + len(text) > BATCH_MAX_BYTES:

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..config import EngineConfig
-from ..dashboard.auth import access
-from .client import hashed_signing_key, strip_key_prefix
+from ..execution.client import hashed_signing_key, strip_key_prefix
+from .auth import access
 
 
 def _guarded(path: str) -> bool:
@@ -35,7 +35,7 @@ def _sdk_credential_ok(request: Request, config: EngineConfig) -> bool:
     token = strip_key_prefix(request.headers.get("authorization", "").removeprefix("Bearer ").strip())
     if not token:
         return False
-    return any(hmac.compare_digest(token, allowed) for allowed in (hashed_signing_key(key), strip_key_prefix(key)))
+    return hmac.compare_digest(token, hashed_signing_key(key))  # the hash only, never the raw key
 
 
 class InspectionGuard:

@@ -24,6 +24,7 @@ from .._ids import now_ms
 from ..config import EngineConfig
 from ..service import EngineService
 from ..store import inspect as store_inspect
+from . import auth
 
 log = logging.getLogger(__name__)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200)
@@ -108,8 +109,6 @@ class MetricsEndpoint:
         self.gauges.families = [runs, queue]
 
     async def handle(self, request: Request) -> Response:
-        from ..dashboard import auth  # the dashboard package imports this module
-
         verdict = auth.access(request, self.config)
         if verdict != "ok":
             status = 401 if verdict == "login" else 403

@@ -1,6 +1,6 @@
-"""The store's second module: every SQL statement of flow control (``store.py`` holds the rest).
+"""Every SQL statement of flow control.
 
-Tables (schema version 101, appended to ``store.MIGRATIONS``), all keyed by function id and a hashed key:
+Tables (schema version 101 in ``schema.py``), all keyed by function id and a hashed key:
 
 * ``flow_gcra``: the theoretical arrival time of each throttle / rate-limit key (one row, updated in place).
 * ``flow_idempotency``: idempotency keys and when they expire; ``flow_singleton``: the event that started
@@ -21,45 +21,13 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from .._ids import new_ulid, now_ms
+from .._json import dumps
+from .records import RUN_COLUMNS, RunRecord
 
 if TYPE_CHECKING:
-    from .facade import Conn, QueueItem, Store
-
-FLOW_MIGRATIONS: list[tuple[int, list[str]]] = [
-    (
-        101,
-        [
-            """CREATE TABLE flow_gcra (
-                kind TEXT NOT NULL, fn_id TEXT NOT NULL, key TEXT NOT NULL, tat BIGINT NOT NULL,
-                PRIMARY KEY (kind, fn_id, key))""",
-            """CREATE TABLE flow_idempotency (
-                fn_id TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, expires_at BIGINT NOT NULL,
-                PRIMARY KEY (fn_id, key))""",
-            """CREATE TABLE flow_singleton (
-                fn_id TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, PRIMARY KEY (fn_id, key))""",
-            """CREATE TABLE flow_debounce (
-                fn_id TEXT NOT NULL, key TEXT NOT NULL, event_id TEXT NOT NULL, event TEXT NOT NULL,
-                first_at BIGINT NOT NULL, fire_at BIGINT NOT NULL, item_id TEXT NOT NULL,
-                PRIMARY KEY (fn_id, key))""",
-            """CREATE TABLE flow_batches (
-                id TEXT PRIMARY KEY, fn_id TEXT NOT NULL, key TEXT NOT NULL, size INTEGER NOT NULL,
-                bytes BIGINT NOT NULL, opened_at BIGINT NOT NULL, item_id TEXT NOT NULL)""",
-            """CREATE UNIQUE INDEX flow_batches_key ON flow_batches (fn_id, key)""",
-            """CREATE TABLE flow_batch_events (
-                batch_id TEXT NOT NULL, seq INTEGER NOT NULL, event_id TEXT NOT NULL, event TEXT NOT NULL,
-                PRIMARY KEY (batch_id, seq))""",
-            """CREATE TABLE flow_slots (key TEXT NOT NULL, item_id TEXT NOT NULL, PRIMARY KEY (key, item_id))""",
-            """CREATE INDEX flow_slots_item ON flow_slots (item_id)""",
-            """CREATE TABLE flow_waiters (
-                key TEXT NOT NULL, item_id TEXT NOT NULL, since BIGINT NOT NULL, PRIMARY KEY (key, item_id))""",
-            """CREATE INDEX flow_waiters_order ON flow_waiters (key, since, item_id)""",
-        ],
-    ),
-]
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    from .connections import Conn
+    from .facade import Store
+    from .records import QueueItem
 
 
 class FlowStore:
@@ -162,7 +130,7 @@ class FlowStore:
         await tx.execute(
             "INSERT INTO runs (id, function_id, app_id, event_id, events, status, output, queued_at, ended_at)"
             " VALUES (?, ?, ?, ?, ?, 'SKIPPED', ?, ?, ?)",
-            run_id, fn_id, app_id, event_id, _dumps(events), _dumps({"skipped": reason}), now, now,
+            run_id, fn_id, app_id, event_id, dumps(events), dumps({"skipped": reason}), now, now,
         )  # fmt: skip
         return run_id
 
@@ -218,7 +186,7 @@ class FlowStore:
             " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fn_id, key) DO UPDATE SET event_id = excluded.event_id,"
             " event = excluded.event, first_at = excluded.first_at, fire_at = excluded.fire_at,"
             " item_id = excluded.item_id",
-            fn_id, key, event_id, _dumps(event), first_at, fire_at, item_id,
+            fn_id, key, event_id, dumps(event), first_at, fire_at, item_id,
         )  # fmt: skip
 
     async def debounce_delete(self, tx: Conn, fn_id: str, key: str) -> None:
@@ -266,12 +234,9 @@ class FlowStore:
 
     # ---- runs ---------------------------------------------------------------------------------------
 
-    async def run_row(self, tx: Conn, run_id: str) -> dict[str, Any] | None:
-        return await tx.fetchrow(
-            "SELECT id, function_id, status, events, event_id, parent_run_id, queued_at, started_at FROM runs"
-            " WHERE id = ?",
-            run_id,
-        )
+    async def run_row(self, tx: Conn, run_id: str) -> RunRecord | None:
+        row = await tx.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", run_id)
+        return None if row is None else RunRecord.from_row(row)
 
     # ---- concurrency --------------------------------------------------------------------------------
 

@@ -1,11 +1,10 @@
 """The store's second SQL module: read-side aggregates for the dashboard and ``/metrics``, step log lines,
 retention deletes and a bulk insert for benchmarks.
 
-``store.py`` owns the engine's schema and every statement of the execution path; this module only adds
+``queue``, ``runs`` and ``apps`` hold every statement of the execution path; this module only adds
 queries that the execution path never runs, through the same connections (``Store._read`` /
 ``Store.transaction``) and the same ``?`` placeholders. Its one table, ``step_logs``, and its read-side
-indexes (named ``dash_*``) are created by :func:`ensure_schema` (``IF NOT EXISTS``, under an advisory lock on
-PostgreSQL) so that they never compete with the numbered migrations of ``store.py``.
+indexes (named ``dash_*``) are schema version 4 in ``schema.py``.
 
 Statuses: the store keeps QUEUED / RUNNING / COMPLETED / FAILED / CANCELLED (and SKIPPED when flow control
 records a skipped run). The dashboard also shows WAITING: a RUNNING run whose only pending work is a sleep,
@@ -56,21 +55,6 @@ def ulid_ms(text: str) -> int | None:
 
 def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-async def ensure_schema(store: Store) -> None:
-    async with store.transaction() as tx:
-        if store.is_postgres:
-            await tx.execute("SELECT pg_advisory_xact_lock(72882)")
-        await tx.execute(
-            "CREATE TABLE IF NOT EXISTS step_logs (id TEXT PRIMARY KEY, run_id TEXT NOT NULL,"
-            " step TEXT NOT NULL, attempt INTEGER NOT NULL, ts BIGINT NOT NULL, level TEXT NOT NULL,"
-            " logger TEXT NOT NULL, message TEXT NOT NULL)"
-        )
-        await tx.execute("CREATE INDEX IF NOT EXISTS dash_step_logs_run ON step_logs (run_id, id)")
-        # The run page lists a run's invoked children and reruns; without these it scans every run.
-        await tx.execute("CREATE INDEX IF NOT EXISTS dash_runs_parent ON runs (parent_run_id)")
-        await tx.execute("CREATE INDEX IF NOT EXISTS dash_runs_rerun_of ON runs (rerun_of)")
 
 
 # ---- runs ----------------------------------------------------------------------------------------------

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from croniter import croniter
 
-from ._expr import compile_expr
-from .errors import FunctionConfigInvalid
-from .flow.validate import validate_flow
+from .._duration import parse_duration
+from .._expr import compile_expr
+from ..errors import FunctionConfigInvalid
+from .flow_config import validate_flow
 
 MAX_TRIGGERS = 10
 MAX_RETRIES = 20
 DEFAULT_RETRIES = 4
 MAX_CANCEL_RULES = 5
-_DURATION = re.compile(r"^(\d+)(ms|s|m|h|d|w)$")
-_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-def parse_duration(text: str | int | float | None) -> float | None:
-    """``"90s"``/``"1m"``/``"1h30m"``/milliseconds → seconds."""
-    if text is None or text == "":
-        return None
-    if isinstance(text, int | float):
-        return float(text) / 1000
-    total = 0.0
-    rest = text.strip()
-    for number, unit in re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)", rest):
-        total += float(number) * _UNITS[unit]
-    if not re.fullmatch(r"((\d+(?:\.\d+)?)(ms|s|m|h|d|w))+", rest):
-        raise ValueError(f"invalid duration {text!r}")
-    return total
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ._expr import matches
-from .functions import FunctionDef, parse_function
-from .store.facade import Store
+from .._expr import matches
+from ..store import Store
+from .model import FunctionDef, parse_function
 
 log = logging.getLogger(__name__)
 

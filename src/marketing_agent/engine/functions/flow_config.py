@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._duration import duration_ms
 from .._expr import compile_expr
 from ..errors import FunctionConfigInvalid
-from .keys import duration_ms
 
 SECOND = 1000
 DAY = 86_400_000
