@@ -52,7 +52,7 @@ def create_engine_app(
         middleware=[Middleware(RequestGuard, config=config), Middleware(InspectionGuard, config=config)],
     )
     # The operator's MCP tools (docs/mcp.md): calls to /v1 above, behind the same guard.
-    mcp = EngineMcpEndpoint(app, config)
+    mcp = EngineMcpEndpoint(app)
     app.router.routes.insert(0, Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]))
     app.state.engine = service
     return app

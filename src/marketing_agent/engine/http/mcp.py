@@ -6,8 +6,8 @@ ours. Every tool is a call to the engine's own ``/v1`` JSON API, made in-process
 (``guard.py``): a tool can do exactly what the caller could do with curl, no more.
 
 Streamable HTTP, stateless, JSON answers (any engine process answers any request). Host and Origin are
-checked by the SDK (DNS-rebinding protection) against the loopback names and the configured host, so a web
-page in the operator's browser cannot drive a dev engine's tools through the loopback trust.
+checked for ``/mcp`` as for every engine path by ``RequestGuard``, so a web page in the operator's browser
+cannot drive a dev engine's tools through the loopback trust.
 """
 
 from __future__ import annotations
@@ -26,14 +26,10 @@ from mcp.server.transport_security import TransportSecuritySettings
 from pydantic import Field
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..config import EngineConfig
-
 __all__ = ["MCP_PATH", "EngineMcpEndpoint"]
 
 MCP_PATH = "/mcp"
 _FORWARDED = ("authorization", "cookie")
-_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
-_WILDCARDS = ("0.0.0.0", "::", "")
 
 RunId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="A run id.")]
 
@@ -41,14 +37,15 @@ RunId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_
 class EngineMcpEndpoint:
     """The ASGI endpoint for ``/mcp``; :meth:`running` must wrap the engine's lifespan."""
 
-    def __init__(self, engine_app: ASGIApp, config: EngineConfig) -> None:
+    def __init__(self, engine_app: ASGIApp) -> None:
         self._engine_app = engine_app
         self.server = _build_server(self._as_caller)
         self.server.streamable_http_app(
             streamable_http_path=MCP_PATH,
             stateless_http=True,
             json_response=True,
-            transport_security=_host_rules(config),
+            # Host and Origin are checked for every engine path by RequestGuard (request_guard.py).
+            transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
         )
         self._mcp = StreamableHTTPASGIApp(self.server.session_manager)
 
@@ -158,16 +155,3 @@ def _build_server(api: Any) -> MCPServer:
         return done
 
     return server
-
-
-def _host_rules(config: EngineConfig) -> TransportSecuritySettings:
-    hosts = [f"{h}:*" for h in _LOOPBACK]
-    origins = [f"{scheme}://{h}:*" for h in _LOOPBACK for scheme in ("http", "https")]
-    if config.host not in _WILDCARDS and config.host not in _LOOPBACK:
-        hosts.append(f"{config.host}:*")
-        origins += [f"http://{config.host}:*", f"https://{config.host}:*"]
-    elif config.host in _WILDCARDS:
-        # Bound to every interface: the names clients use are unknown here, and off loopback the guard
-        # requires the dashboard token on every request, which a rebinding page cannot send.
-        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
-    return TransportSecuritySettings(enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins)
