@@ -254,6 +254,7 @@ def _engine_app(settings: Settings, *, insecure_dev: bool = False) -> Any:
 async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: bool = False) -> None:
     """Serve the API with the durable functions mounted at /api/inngest; with ``with_everything`` (``up``)
     also the engine and, when TELEGRAM_BOT_TOKEN is set, the bot — all in this one process."""
+    from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
     from marketing_agent.api import create_api_app
     from marketing_agent.functions import FunctionsMount, close_inngest_client
     from marketing_agent.services import Database, InngestEventSender, make_inngest_client
@@ -266,6 +267,7 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
     functions = FunctionsMount(client=client)
     database = Database(settings.resolved_database_url)
     events = InngestEventSender(client)
+    detector = SkillDetector(LLMSkillClassifier.from_settings(settings))  # the API's and the webhook bot's
     routers: list[Any] = []
     webhook_bot: Any = None
     if not with_everything and _is_set(settings.telegram_bot_token) and _is_set(settings.telegram_webhook_secret):
@@ -273,13 +275,14 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
         from marketing_agent.bot import BotService, create_telegram_webhook_router
         from marketing_agent.bot.services_backend import ServicesBotBackend
 
-        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events))
+        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events, detector))
         routers.append(create_telegram_webhook_router(webhook_bot))
     api = create_api_app(
         settings,
         database=database,
         store=store,
         event_sender=events,
+        skill_detector=detector,
         mount_functions=functions,
         extra_routers=routers,
     )
@@ -332,6 +335,7 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
     finally:
         if webhook_bot is not None:
             await webhook_bot.stop()
+        await detector.aclose()
         await functions.aclose()
         await close_inngest_client(client)
         await database.dispose()

@@ -18,7 +18,7 @@ from pydantic.alias_generators import to_camel
 
 from marketing_agent.agent.execute import SkillOptions
 
-__all__ = ["OUTPUT_TYPE_PATTERN", "RunOptions", "TelegramOrigin"]
+__all__ = ["OUTPUT_TYPE_PATTERN", "RunOptions", "StoredRunOptions", "TelegramOrigin"]
 
 #: ``outputType``: a lowercase slug, because it becomes part of the output's storage key.
 OUTPUT_TYPE_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -36,7 +36,7 @@ class TelegramOrigin(BaseModel):
 
 
 class RunOptions(SkillOptions):
-    """``options`` of ``POST /runs`` and ``skill.execute``: camelCase only, unknown fields refused (422)."""
+    """``options`` of ``POST /runs``: camelCase only, unknown fields refused (422 naming the field)."""
 
     # camelCase only on the wire: a snake_case field is refused like any other unknown one, as the schema says.
     model_config = ConfigDict(validate_by_name=False, validate_by_alias=True, populate_by_name=False)
@@ -48,8 +48,8 @@ class RunOptions(SkillOptions):
         pattern=OUTPUT_TYPE_PATTERN,
         description="Names the output (e.g. `homepage`): it goes into the output's title and storage key.",
     )
-    telegram: TelegramOrigin | None = Field(None, description="Set by the Telegram bot: the message to edit.")
-    # The original design's bot sent the origin as two flat fields; both spellings are accepted.
+    # The original design's bot sent its origin as two flat fields through the API. Safe to accept: a result
+    # only goes to a chat linked to the run's own user (functions/adapters.py).
     telegram_chat_id: StrictInt | StrictStr | None = Field(
         None, description="Original bot's spelling of `telegram.chatId`."
     )
@@ -63,9 +63,7 @@ class RunOptions(SkillOptions):
         return SkillOptions.model_validate({name: getattr(self, name) for name in given})
 
     def telegram_origin(self) -> tuple[str | None, int | None]:
-        """Chat and message to edit when the run ends, from either spelling (the nested one wins)."""
-        if self.telegram is not None:
-            return str(self.telegram.chat_id), self.telegram.message_id
+        """Chat and message to edit when the run ends."""
         if self.telegram_chat_id is not None and self.telegram_message_id is not None:
             return str(self.telegram_chat_id), self.telegram_message_id
         return None, None
@@ -73,3 +71,18 @@ class RunOptions(SkillOptions):
     def to_wire(self) -> dict[str, Any]:
         """The object as stored on the run and sent in ``skill.execute``: camelCase, only the fields given."""
         return self.model_dump(by_alias=True, exclude_unset=True, mode="json")
+
+
+class StoredRunOptions(RunOptions):
+    """A run's options as the services store them and ``skill.execute`` carries them: what a caller may send
+    plus what only the system sets — the bot's ``telegram`` origin (``services.create_run`` from the bot) and
+    a workflow stage's ``workflow`` link (``services.workflows``)."""
+
+    telegram: TelegramOrigin | None = Field(None, description="Set by the Telegram bot only: the message to edit.")
+    workflow: dict[str, Any] | None = Field(None, description="Set by the workflow services: run and stage.")
+
+    def telegram_origin(self) -> tuple[str | None, int | None]:
+        """Chat and message to edit when the run ends, from either spelling (the bot's own wins)."""
+        if self.telegram is not None:
+            return str(self.telegram.chat_id), self.telegram.message_id
+        return super().telegram_origin()

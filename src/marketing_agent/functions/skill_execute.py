@@ -2,8 +2,11 @@
 
 Steps (ids are part of the durable state: never rename them)::
 
-    update-status-running → get-client-slug → execute-skill → save-output → create-output-record
-    → update-status-completed → send-completion-event
+    update-status-running → get-client-slug → plan-skill → execute-skill → save-output
+    → create-output-record → update-status-completed → send-completion-event
+
+A skill with tools replaces ``execute-skill`` by the agent loop's steps (``llm-turn-N``,
+``tool-N-<name>``, ``record-trace``; see ``functions.skill_loop``).
 
 Failure paths (what the seed got wrong is fixed here):
 
@@ -34,7 +37,7 @@ from typing import Any
 import inngest
 from pydantic import ValidationError
 
-from marketing_agent.agent.run_options import RunOptions
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.errors import LLMError
 from marketing_agent.functions._common import failure_result, is_permanent
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
@@ -43,6 +46,7 @@ from marketing_agent.functions.events import (
     SkillExecuteCompleted,
     SkillExecuteFailed,
 )
+from marketing_agent.functions.skill_loop import run_llm
 from marketing_agent.storage import keys
 
 logger = logging.getLogger(__name__)
@@ -120,7 +124,7 @@ def _output_type(options: dict[str, Any] | None) -> str | None:
     """The run's ``outputType``. The API checked the options; an event sent past it with options the
     executor took anyway just gets no output type."""
     try:
-        return RunOptions.model_validate(options or {}).output_type
+        return StoredRunOptions.model_validate(options or {}).output_type
     except ValidationError:
         return None
 
@@ -198,7 +202,14 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 raise _retry_later(exc) from exc
             return {"failed": False, **asdict(outcome)}
 
-        executed = await ctx.step.run("execute-skill", execute_step)
+        async def single_step(plan_warnings: list[str]) -> dict[str, Any]:
+            value: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
+            if plan_warnings and not value["failed"]:
+                value = {**value, "warnings": [*plan_warnings, *(value["warnings"] or ())]}
+            return value
+
+        # The one call site of the LLM work: one step, or the multi-turn tool loop (functions.skill_loop).
+        executed = await run_llm(ctx, deps, data, client_slug, single_step, _retry_later)
         if executed["failed"]:
             return await give_up(executed)
         outcome = outcome_from_json(executed)
