@@ -63,6 +63,10 @@ def engine_command(ctx: typer.Context) -> None:
     """The durable execution engine (Inngest SDK protocol): `marketing-agent engine --help`."""
     from marketing_agent.engine.cli import engine_app
 
+    try:  # the engine reads its own flags; the settings only name the secrets to keep out of its log
+        _setup_logging(load_settings())
+    except ValidationError:
+        _setup_logging()
     _forward(engine_app, "engine", ctx.args)
 
 
@@ -71,6 +75,10 @@ def bot_command(ctx: typer.Context) -> None:
     """The Telegram bot: `marketing-agent bot --help`."""
     from marketing_agent.bot.cli import bot_cli
 
+    try:  # the bot's HTTP client puts the bot token in every URL it logs
+        _setup_logging(load_settings())
+    except ValidationError:
+        _setup_logging()
     _forward(bot_cli, "bot", ctx.args)
 
 
@@ -95,9 +103,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         fail(exc.message)
 
 
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines bury the URLs
+def _setup_logging(settings: Settings | None = None, level: str = "INFO") -> None:
+    from marketing_agent.logs import setup_logging
+
+    setup_logging(settings, level)
 
 
 # --- database and app preparation ---------------------------------------------------------------------
@@ -245,6 +254,7 @@ def _engine_app(settings: Settings, *, insecure_dev: bool = False) -> Any:
 async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: bool = False) -> None:
     """Serve the API with the durable functions mounted at /api/inngest; with ``with_everything`` (``up``)
     also the engine and, when TELEGRAM_BOT_TOKEN is set, the bot — all in this one process."""
+    from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
     from marketing_agent.api import create_api_app
     from marketing_agent.functions import FunctionsMount, close_inngest_client
     from marketing_agent.services import Database, InngestEventSender, make_inngest_client
@@ -257,6 +267,7 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
     functions = FunctionsMount(client=client)
     database = Database(settings.resolved_database_url)
     events = InngestEventSender(client)
+    detector = SkillDetector(LLMSkillClassifier.from_settings(settings))  # the API's and the webhook bot's
     routers: list[Any] = []
     webhook_bot: Any = None
     if not with_everything and _is_set(settings.telegram_bot_token) and _is_set(settings.telegram_webhook_secret):
@@ -264,13 +275,14 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
         from marketing_agent.bot import BotService, create_telegram_webhook_router
         from marketing_agent.bot.services_backend import ServicesBotBackend
 
-        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events))
+        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events, detector))
         routers.append(create_telegram_webhook_router(webhook_bot))
     api = create_api_app(
         settings,
         database=database,
         store=store,
         event_sender=events,
+        skill_detector=detector,
         mount_functions=functions,
         extra_routers=routers,
     )
@@ -323,6 +335,7 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
     finally:
         if webhook_bot is not None:
             await webhook_bot.stop()
+        await detector.aclose()
         await functions.aclose()
         await close_inngest_client(client)
         await database.dispose()
@@ -346,7 +359,7 @@ InsecureDev = Annotated[
 def up(insecure_dev: InsecureDev = False) -> None:
     """Run everything in one process on embedded defaults (SQLite and a local folder under DATA_DIR)."""
     settings = _settings()
-    _setup_logging()
+    _setup_logging(settings)
     _mode_or_exit(settings, insecure_dev, with_engine=True)
     _run(_prepare(settings))
     key = _run(_ensure_local_user(settings))
@@ -362,7 +375,7 @@ def up(insecure_dev: InsecureDev = False) -> None:
 def api_command(insecure_dev: InsecureDev = False) -> None:
     """Run the REST API alone (migrates the database first)."""
     settings = _settings()
-    _setup_logging()
+    _setup_logging(settings)
     _mode_or_exit(settings, insecure_dev, with_engine=False)
     _run(_prepare(settings))
     _run(_serve(settings, with_everything=False, insecure_dev=insecure_dev))

@@ -84,6 +84,7 @@ def serve(
     from .app import create_engine_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(log_level.upper())  # also when ``marketing-agent engine`` set logging up first
     if config.dev and insecure_dev:
         warn_insecure_dev(f"engine on {host}:{port}")
     try:
