@@ -16,6 +16,7 @@ from .flow.port import RunStartGate, StepClaimGate
 from .http.api import routes
 from .http.gql import EngineGraphQL
 from .http.guard import InspectionGuard
+from .http.replays import routes as replay_routes
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,12 @@ def create_engine_app(
             await service.stop()
 
     app = Starlette(
-        routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
+        routes=[
+            *routes,
+            *replay_routes,
+            Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]),
+            *extras.routes,
+        ],
         lifespan=lifespan,
         middleware=[Middleware(InspectionGuard, config=config)],
     )
