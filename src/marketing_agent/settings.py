@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     aws_access_key_id: str | None = Field(None, description="S3 access key id.")
     aws_secret_access_key: SecretStr | None = Field(None, description="S3 secret key.")
     skills_dir: Path | None = Field(None, description="Extra folder of skills (SKILL.md folders).")
+    workflows_dir: Path | None = Field(None, description="Extra folder of workflow definitions (`<name>.yaml`).")
 
     # --- processes ----------------------------------------------------------------------------------
     api_host: str = Field("127.0.0.1", description="API bind host.")
@@ -55,6 +56,15 @@ class Settings(BaseSettings):
     engine_fast_retries: bool = Field(
         False, description="Engine retries after 0.1 s … 2 s instead of Inngest's 15 s … 2 h (demos, tests)."
     )
+    engine_ai_gateway_hosts: str | None = Field(
+        None,
+        description="Comma list of model provider hosts (`host` or `host:port`) the engine's step.ai.infer may"
+        " call; default api.openai.com, api.anthropic.com, generativelanguage.googleapis.com.",
+    )
+    engine_allowed_hosts: str | None = Field(
+        None, description="Comma list of extra Host names the engine answers to (behind a proxy: its public name)."
+    )
+    access_log: bool = Field(False, description="Log one line per HTTP request (uvicorn's access log).")
     stuck_run_threshold_seconds: int = Field(300, ge=10, description="A run `running` longer is stuck.")
 
     # --- LLM ----------------------------------------------------------------------------------------

@@ -10,10 +10,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from starlette.routing import Route
 
+from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
 from marketing_agent.api.context import AppContext
 from marketing_agent.api.errors import install_error_handlers
 from marketing_agent.api.limits import MAX_BODY_BYTES, BodySizeLimit
-from marketing_agent.api.routes import channels, clients, feedback, outputs, runs, skills
+from marketing_agent.api.routes import channels, clients, detect, feedback, outputs, runs, schedules, skills, workflows
 from marketing_agent.mcp_server import MCP_PATH, UserMcpEndpoint
 from marketing_agent.services import (
     Database,
@@ -41,6 +42,7 @@ def create_api_app(
     store: ObjectStore | None = None,
     event_sender: EventSender | None = None,
     run_canceller: RunCanceller | None = None,
+    skill_detector: SkillDetector | None = None,
     mount_functions: AppHook | None = None,
     extra_routers: Sequence[APIRouter] = (),
     max_body_bytes: int = MAX_BODY_BYTES,
@@ -52,12 +54,15 @@ def create_api_app(
     bot's ``POST /api/v1/webhooks/telegram``).
     """
     owns_database = database is None
+    owns_detector = skill_detector is None
     context = AppContext(
         settings=settings,
         database=database or Database(settings.resolved_database_url),
         store=store or open_object_store(settings),
         events=event_sender or InngestEventSender(make_inngest_client(settings)),
         canceller=run_canceller or EngineRunCanceller(settings),
+        # The model step's provider is made on first use, so an API that never needs it loads nothing.
+        detector=skill_detector or SkillDetector(LLMSkillClassifier.from_settings(settings)),
     )
 
     mcp: UserMcpEndpoint | None = None
@@ -67,6 +72,8 @@ def create_api_app(
         assert mcp is not None
         async with mcp.running():
             yield
+        if owns_detector:
+            await context.detector.aclose()
         if owns_database:
             await context.database.dispose()
 
@@ -92,7 +99,7 @@ def create_api_app(
             return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    for module in (skills, clients, runs, outputs, feedback, channels):
+    for module in (skills, clients, runs, detect, outputs, feedback, channels, workflows, schedules):
         app.include_router(module.router, prefix=API_PREFIX)
     # MCP over Streamable HTTP (docs/mcp.md): the same API, as tools for AI assistants.
     mcp = UserMcpEndpoint(app, context.database, settings.api_url)

@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 _STATUS: list[tuple[type[errors.MarketingAgentError], int]] = [
     (errors.Unauthorized, 401),
     (errors.ValidationFailed, 422),
+    (errors.WorkflowInvalid, 422),
     (errors.InvalidStorageKey, 422),
     (errors.NotFound, 404),
     (errors.ObjectNotFound, 404),

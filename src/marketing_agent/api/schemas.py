@@ -144,6 +144,24 @@ class RunCreateIn(RequestModel):
     options: dict[str, Any] | None = None
 
 
+class DetectIn(RequestModel):
+    message: StrictStr = Field(min_length=1, max_length=10_000)
+
+
+class SkillCandidateOut(WireModel):
+    skill: str
+    score: float
+
+
+class DetectionOut(WireModel):
+    skill: str | None = Field(description="The skill to run; null when nothing is confident.")
+    method: Literal["explicit", "keywords", "model", "none"]
+    confidence: float = Field(description="0-1.")
+    candidates: list[SkillCandidateOut] = Field(description="Ranked, best first.")
+    client_id: uuid.UUID | None = Field(description="The user's client named in the message, by name or slug.")
+    output_type: str | None = Field(description="The kind of output asked for, e.g. landing-page, email-sequence.")
+
+
 class RunQueuedOut(WireModel):
     run_id: uuid.UUID
     status: str

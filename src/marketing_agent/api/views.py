@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marketing_agent.agent.detect import Detection
 from marketing_agent.api import schemas as s
 from marketing_agent.services import Channel, Client, Feedback, Output, SkillInfo, SkillMetrics, SkillRun
 
@@ -135,3 +136,14 @@ def feedback(f: Feedback) -> s.FeedbackOut:
 
 def channel(c: Channel) -> s.ChannelOut:
     return s.ChannelOut(id=c.id, channel=c.channel, address=c.address, enabled=c.enabled, created_at=c.created_at)
+
+
+def detection(d: Detection) -> s.DetectionOut:
+    return s.DetectionOut(
+        skill=d.skill,
+        method=d.method.value,
+        confidence=d.confidence,
+        candidates=[s.SkillCandidateOut(skill=c.skill, score=c.score) for c in d.candidates],
+        client_id=d.client_id,
+        output_type=d.output_type.value if d.output_type is not None else None,
+    )

@@ -35,6 +35,8 @@ from marketing_agent.notify.telegram_format import (
 logger = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+#: How many skills free text offers as buttons when none is confident.
+OFFERED_SKILLS = 3
 
 
 async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
@@ -136,24 +138,33 @@ class BotHandlers:
         await self._start_run(user, skill, request, working)
 
     async def free_text(self, update: Update, context: Context) -> None:
+        """Free text: a confident skill runs at once; otherwise the top three are offered as buttons."""
         message = update.effective_message
         user = await self._linked_user(update)
         if message is None or user is None or not message.text:
             return
-        suggestions = list(await self.backend.suggest_skills(message.text, 3))
-        if not suggestions:
+        detected = await self.backend.detect_skill(user.user_id, message.text)
+        if detected.skill is not None:
+            working = await message.reply_html(texts.working(detected.skill), do_quote=True)
+            await self._start_run(user, detected.skill, detected.request, working, detected.client_id)
+            return
+        if not detected.candidates:
             await reply_html(message, texts.NO_SUGGESTION)
             return
         buttons = [
-            [InlineKeyboardButton(skill.name, callback_data=callbacks.free_text_run(skill.name))]
-            for skill in suggestions
+            [InlineKeyboardButton(name, callback_data=callbacks.free_text_run(name))]
+            for name in detected.candidates[:OFFERED_SKILLS]
         ]
         # Sent as a reply: the button press brings the user's message back, so nothing is stored here.
         await message.reply_html(texts.CHOOSE_SKILL, reply_markup=InlineKeyboardMarkup(buttons), do_quote=True)
 
-    async def _start_run(self, user: LinkedUser, skill: str, request: str, working: Message) -> None:
+    async def _start_run(
+        self, user: LinkedUser, skill: str, request: str, working: Message, client_id: str | None = None
+    ) -> None:
         try:
-            await self.backend.create_run(user.user_id, skill, request, working.chat_id, working.message_id)
+            await self.backend.create_run(
+                user.user_id, skill, request, working.chat_id, working.message_id, client_id=client_id
+            )
         except MarketingAgentError as exc:
             await working.edit_text(texts.run_refused(skill, exc.message), parse_mode=ParseMode.HTML)
             return
@@ -241,7 +252,9 @@ class BotHandlers:
         # The question itself becomes the "working on it" message that the result will replace.
         working = await question.edit_text(texts.working(skill.name), parse_mode=ParseMode.HTML)
         if isinstance(working, Message):
-            await self._start_run(user, skill.name, original.text, working)
+            # The user chose the skill; the text still names the client (keywords only: no model call).
+            detected = await self.backend.detect_skill(user.user_id, original.text, use_model=False)
+            await self._start_run(user, skill.name, detected.request, working, detected.client_id)
 
     async def _full_output(self, query: CallbackQuery, user: LinkedUser, run_id: str) -> None:
         output = await self.backend.get_output(user.user_id, run_id)

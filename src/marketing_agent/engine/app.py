@@ -17,6 +17,7 @@ from .http.api import routes
 from .http.gql import EngineGraphQL
 from .http.guard import InspectionGuard
 from .http.replays import routes as replay_routes
+from .http.request_guard import RequestGuard
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,8 @@ def create_engine_app(
             *extras.routes,
         ],
         lifespan=lifespan,
-        middleware=[Middleware(InspectionGuard, config=config)],
+        # RequestGuard first: Host, Origin, content type and body size, before any credential is looked at.
+        middleware=[Middleware(RequestGuard, config=config), Middleware(InspectionGuard, config=config)],
     )
     app.state.engine = service
     return app

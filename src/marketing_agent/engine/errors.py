@@ -42,6 +42,13 @@ class FunctionConfigInvalid(InvalidRequest):
     code = "function_config_invalid"
 
 
+class FunctionTaken(InvalidRequest):
+    """A registration names a function id that another app registered (it cannot be taken over)."""
+
+    code = "function_taken"
+    status = 409
+
+
 class SyncFailed(EngineError):
     code = "sync_failed"
     retryable = True

@@ -19,7 +19,7 @@ from .execution.runtime import Runtime
 from .flow.port import RunStartGate, StepClaimGate
 from .functions.model import parse_app
 from .functions.registry import Registry
-from .store import ACTIVE_STATUSES, Store
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class EngineService:
         self.runtime: Runtime
         self.executor: Executor
         self.replays: Replays
-        self.client = AppClient(config.signing_key, config.request_timeout, config.dev)
+        self.client = AppClient(config.signing_key, config.request_timeout, config.dev, config.ai_gateway_hosts)
         self.cron: CronScheduler | None = None
         self._bg: list[asyncio.Task[None]] = []
         self.started = False
@@ -207,7 +207,7 @@ class EngineService:
             run = await self.store.lock_run(tx, run_id)
             if run is None:
                 raise NotFound(f"run {run_id} not found")
-            if run["status"] not in ACTIVE_STATUSES:
+            if not run.active:
                 return False
             items = await self.runtime.cancel(tx, run_id, now_ms(), reason="cancelled by API")
         self.executor.submit(items)

@@ -102,6 +102,7 @@ class DatabaseRunServices:
     async def get_run_notice(self, run_id: str) -> RunNotice:
         run = await services.get_skill_run(self._db, _uuid(run_id))
         chat, message = telegram_origin(run.options)
+        workflow = (run.options or {}).get("workflow")
         return RunNotice(
             run_id=str(run.id),
             user_id=str(run.user_id),
@@ -113,6 +114,7 @@ class DatabaseRunServices:
             error=run.error_message,
             telegram_chat_id=chat,
             telegram_message_id=message,
+            workflow_run_id=str(workflow.get("workflowRunId")) if isinstance(workflow, dict) else None,
         )
 
     async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:

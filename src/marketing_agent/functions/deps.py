@@ -43,6 +43,8 @@ class RunNotice:
     #: Telegram chat and "working on it" message when the run was started from the bot.
     telegram_chat_id: str | None = None
     telegram_message_id: int | None = None
+    #: Set for a stage's skill run: the workflow notifies its user itself (review requests, final summary).
+    workflow_run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +144,33 @@ class Notifications(Protocol):
     async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None: ...
 
 
+class WorkflowServices(Protocol):
+    """The workflow use cases ``workflow-run`` and ``schedule-*`` call, one per step, JSON in and out
+    (``functions.workflow_adapters`` implements them over ``services``)."""
+
+    async def start(self, workflow_run_id: str, engine_run_id: str) -> dict[str, Any]: ...
+
+    async def begin_stage(self, workflow_run_id: str, stage: str, attempt: int) -> dict[str, Any] | None: ...
+
+    async def finish_stage(
+        self, workflow_run_id: str, stage: str, attempt: int, output_id: str | None, error: str | None, review: bool
+    ) -> dict[str, Any]: ...
+
+    async def recorded_review(self, workflow_run_id: str, stage: str, attempt: int) -> dict[str, Any] | None: ...
+
+    async def expire(self, workflow_run_id: str, stage: str) -> dict[str, Any]: ...
+
+    async def finish(self, workflow_run_id: str) -> dict[str, Any]: ...
+
+    async def send_review_request(self, workflow_run_id: str, stage: str, target: ChannelTarget) -> None: ...
+
+    async def send_finished(self, workflow_run_id: str, target: ChannelTarget) -> None: ...
+
+    async def due_schedules(self) -> list[dict[str, Any]]: ...
+
+    async def fire_schedule(self, schedule_id: str, fire_at: str) -> dict[str, Any]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FunctionDeps:
     settings: Settings
@@ -149,3 +178,5 @@ class FunctionDeps:
     store: ObjectStore
     execute: SkillExecutor
     notifications: Notifications
+    #: None in unit tests of the other functions; ``build_function_deps`` always sets it.
+    workflows: WorkflowServices | None = None

@@ -26,15 +26,16 @@ from marketing_agent.functions.adapters import (
 )
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.registry import serve_functions
+from marketing_agent.functions.workflow_adapters import DatabaseWorkflowServices
 from marketing_agent.notify import NotifierRegistry, build_notifiers
-from marketing_agent.services import Database, make_inngest_client
+from marketing_agent.services import Database, EventSender, make_inngest_client
 from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
-#: Keys of a run's ``options`` that are not LLM options (who to notify, not how to generate).
-NON_LLM_OPTIONS = frozenset({"telegram"})
+#: Keys of a run's ``options`` that are not LLM options (who to notify, which workflow stage it is).
+NON_LLM_OPTIONS = frozenset({"telegram", "workflow"})
 
 
 class CatalogSkillExecutor:
@@ -119,10 +120,12 @@ def build_function_deps(
     provider: LLMProvider | None = None,
     catalog: SkillCatalog | None = None,
     telegram_origin_editor: TelegramOriginEditor | None = None,
+    events: EventSender | None = None,
 ) -> FunctionDeps:
     """Everything the functions need, from the parts the process already opened (and closes).
 
-    ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
+    ``events`` (how the app sends events: schedules start runs with it) adds the workflow and schedule
+    functions. ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
     close ``deps.execute`` then). Runs from the Telegram bot get their message edited by the bot's
     ``origin_editor`` when ``TELEGRAM_BOT_TOKEN`` is set.
     """
@@ -138,6 +141,7 @@ def build_function_deps(
         notifications=ChannelNotifications(
             settings, database, notifiers, telegram_origin_editor=telegram_origin_editor
         ),
+        workflows=None if events is None else DatabaseWorkflowServices(settings, database, store, notifiers, events),
     )
 
 
@@ -150,6 +154,8 @@ class _AppParts(Protocol):
     def database(self) -> Database: ...
     @property
     def store(self) -> ObjectStore: ...
+    @property
+    def events(self) -> EventSender: ...
 
 
 async def close_inngest_client(client: inngest.Inngest) -> None:
@@ -203,6 +209,7 @@ class FunctionsMount:
             catalog=self._catalog,
             notifiers=notifiers,
             telegram_origin_editor=self._editor,
+            events=context.events,
         )
         self._owned.append(self.deps.execute)
         client = self._client

@@ -42,22 +42,46 @@ async def create_run(
     message: str,
     client_id: uuid.UUID | None = None,
     options: dict[str, Any] | None = None,
+    run_id: uuid.UUID | None = None,
 ) -> SkillRun:
     """Commit a queued run, then hand it to the engine. The caller gets the run only once both happened;
     when the event is refused the run is marked failed with the reason and ServiceUnavailable is raised,
-    so there is never a queued run that nothing will execute."""
+    so there is never a queued run that nothing will execute.
+
+    ``run_id`` (a schedule's fire derives it) makes the call repeatable: a run already handed to the engine
+    is returned as it is; one recorded but not confirmed is sent again with the same event id."""
     if not message.strip() or len(message) > MESSAGE_MAX:
         raise ValidationFailed("message must be 1-10,000 characters", details=[{"field": "message"}])
-    run_id = uuid.uuid4()
+    if run_id is not None:
+        async with db.transaction() as session:
+            existing = await session.get(SkillRunRow, run_id)
+        if existing is not None and existing.engine_event_id is not None:
+            return await get_skill_run(db, run_id)
+    run_id = run_id or uuid.uuid4()
     async with db.transaction() as session:
-        skill = await session.scalar(select(SkillRow).where(SkillRow.name == skill_name))
-        if skill is None or not skill.enabled:
-            raise SkillNotFound(f"skill {skill_name!r} not found")
-        if client_id is not None:
-            client = await session.get(ClientRow, client_id)
-            if client is None or client.user_id != user_id:
-                raise ClientNotFound("client not found")
-        row = SkillRunRow(
+        if await session.get(SkillRunRow, run_id) is None:
+            await _record_run(session, run_id, user_id, skill_name, message, client_id, options)
+    return await _send_run(db, events, run_id, user_id, skill_name, message, client_id, options)
+
+
+async def _record_run(
+    session: Any,
+    run_id: uuid.UUID,
+    user_id: uuid.UUID,
+    skill_name: str,
+    message: str,
+    client_id: uuid.UUID | None,
+    options: dict[str, Any] | None,
+) -> None:
+    skill = await session.scalar(select(SkillRow).where(SkillRow.name == skill_name))
+    if skill is None or not skill.enabled:
+        raise SkillNotFound(f"skill {skill_name!r} not found")
+    if client_id is not None:
+        client = await session.get(ClientRow, client_id)
+        if client is None or client.user_id != user_id:
+            raise ClientNotFound("client not found")
+    session.add(
+        SkillRunRow(
             id=run_id,
             user_id=user_id,
             skill_name=skill_name,
@@ -67,7 +91,19 @@ async def create_run(
             options=options,
             queued_at=utcnow(),
         )
-        session.add(row)
+    )
+
+
+async def _send_run(
+    db: Database,
+    events: EventSender,
+    run_id: uuid.UUID,
+    user_id: uuid.UUID,
+    skill_name: str,
+    message: str,
+    client_id: uuid.UUID | None,
+    options: dict[str, Any] | None,
+) -> SkillRun:
     data: dict[str, Any] = {
         "runId": str(run_id),
         "skillName": skill_name,

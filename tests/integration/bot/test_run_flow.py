@@ -124,24 +124,40 @@ async def test_run_without_a_message_shows_usage(polling_bot: PollingBot) -> Non
     assert text_of(reply).startswith("Usage: /run skill message")
 
 
-async def test_free_text_offers_skills_and_runs_the_chosen_one(polling_bot: PollingBot) -> None:
+async def test_free_text_naming_a_skill_clearly_runs_it_at_once(polling_bot: PollingBot) -> None:
     fake, backend = polling_bot.fake, polling_bot.backend
     backend.links[CHAT] = USER
-    update = fake.push_text(CHAT, "Plan an onboarding email sequence for new trial users")
+    update = fake.push_text(CHAT, "Write a press release: we raised a seed round")
+    working = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert "Working on press-release" in text_of(working)
+    assert _buttons(working) == []
+    await eventually(lambda: bool(backend.runs))
+    [run] = backend.runs.values()
+    assert (run.skill, run.message) == ("press-release", update["message"]["text"])
+    assert run.message_id == fake.chat_messages(CHAT)[-1]["message_id"]
+
+
+async def test_ambiguous_free_text_offers_three_skills_and_runs_the_chosen_one(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    # Copy, a launch and conversion all fit: no skill is confident.
+    update = fake.push_text(CHAT, "copy for the launch page, we need more conversion")
     question = await fake.await_call("sendMessage", to_chat(CHAT))
     assert text_of(question) == "Which skill should handle this?"
     choices = _buttons(question)
-    assert choices[0]["text"] == "email-sequence"
-    assert 1 <= len(choices) <= 3
+    assert len(choices) == 3
+    assert {c["text"] for c in choices} == {"copywriting", "launch-strategy", "page-cro"}
+    assert backend.runs == {}
     question_id = fake.chat_messages(CHAT)[-1]["message_id"]
 
-    fake.push_callback(CHAT, question_id, choices[0]["callback_data"])
+    chosen = next(c for c in choices if c["text"] == "page-cro")
+    fake.push_callback(CHAT, question_id, chosen["callback_data"])
     working = await fake.await_call("editMessageText")
-    assert "Working on email-sequence" in text_of(working)
+    assert "Working on page-cro" in text_of(working)
     await eventually(lambda: bool(backend.runs))
     [run] = backend.runs.values()
     assert run.message == update["message"]["text"]
-    assert (run.skill, run.message_id) == ("email-sequence", question_id)
+    assert (run.skill, run.message_id) == ("page-cro", question_id)
 
 
 async def test_free_text_with_no_likely_skill(polling_bot: PollingBot) -> None:

@@ -50,6 +50,8 @@ class AnthropicProvider:
         system = system_blocks(request)
         if system:
             kwargs["system"] = system
+        if request.json_schema is not None:
+            kwargs["output_config"] = {"format": {"type": "json_schema", "schema": dict(request.json_schema)}}
         # No temperature: the current Messages API (and SDK) dropped sampling parameters, so
         # ``request.temperature`` is ignored here; the model's default sampling applies.
         started = time.perf_counter()

@@ -67,6 +67,11 @@ class OpenAIProvider:
         kwargs[tokens_field] = request.max_tokens
         if request.temperature is not None and not is_reasoning_model(request.model):
             kwargs["temperature"] = request.temperature
+        if request.json_schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": dict(request.json_schema), "strict": True},
+            }
         started = time.perf_counter()
         try:
             completion = await self._client.chat.completions.create(**kwargs)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from marketing_agent.settings import LLMProviderName
 
@@ -36,6 +37,9 @@ class LLMRequest:
     model: str
     max_tokens: int
     temperature: float | None = None  # None: the provider's default
+    #: When set, the answer must be one JSON object matching this schema: Anthropic and OpenAI enforce it
+    #: with their structured outputs, the local model with a llama.cpp grammar built from it.
+    json_schema: Mapping[str, Any] | None = None
 
     @property
     def system_text(self) -> str:

@@ -1,6 +1,6 @@
 """The engine's dashboard: a Starlette sub-app built by :func:`create_dashboard_app`, mounted at ``/``.
 
-It reads only through the engine's query API (``Store`` read methods and ``store_inspect``) and acts only
+It reads only through the engine's query API (``Store`` read methods and ``store/inspect.py``) and acts only
 through :class:`EngineService` (sync, invoke, send, cancel, rerun, replays), like saq's web UI over its queue.
 :class:`EngineExtras` bundles what ``create_engine_app`` adds beside the JSON API: ``/metrics``, the step-log
 endpoint, the dashboard mount and the retention task.

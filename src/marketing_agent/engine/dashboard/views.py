@@ -1,4 +1,4 @@
-"""Page data: plain dicts built from the engine's query API (``Store`` read methods, ``store_inspect``).
+"""Page data: plain dicts built from the engine's query API (``Store`` read methods, ``store/inspect.py``).
 
 Each page handler renders one of these dicts with a template, or returns it as JSON when the client asks
 for ``application/json`` — so the JSON behind every page is the page's exact data, and tests can check it.

@@ -9,6 +9,7 @@ import re
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -38,13 +39,20 @@ def sign(body: bytes, key: str, t: int | None = None) -> str:
     return f"t={t}&s={mac.hexdigest()}"
 
 
-def verify(body: bytes, header: str | None, key: str) -> bool:
+#: A signature older (or further in the future) than this is refused: a captured request or answer cannot
+#: be replayed later. The SDK side applies the same window (``marketing_agent.functions.serve_guard``).
+MAX_SIGNATURE_AGE_S = 300
+
+
+def verify(body: bytes, header: str | None, key: str, now: float | None = None) -> bool:
     if not header:
         return False
     parts = dict(p.split("=", 1) for p in header.split("&") if "=" in p)
     try:
         t = int(parts["t"])
     except (KeyError, ValueError):
+        return False
+    if abs((time.time() if now is None else now) - t) > MAX_SIGNATURE_AGE_S:
         return False
     expected = sign(body, key, t)
     return hmac.compare_digest(expected, header)
@@ -69,8 +77,11 @@ class Reply:
 class AppClient:
     """Calls apps. One aiohttp session, unlimited keep-alive connections."""
 
-    def __init__(self, signing_key: str | None, timeout: float, dev: bool) -> None:
+    def __init__(
+        self, signing_key: str | None, timeout: float, dev: bool, ai_gateway_hosts: tuple[str, ...] = ()
+    ) -> None:
         self._signing_key = signing_key
+        self._ai_gateway_hosts = ai_gateway_hosts
         self._timeout = aiohttp.ClientTimeout(total=timeout, connect=10)
         self._dev = dev
         self._session: aiohttp.ClientSession | None = None
@@ -113,8 +124,10 @@ class AppClient:
             return Reply(0, {}, b"", error=f"{type(exc).__name__}: {exc}")
         if reply.status == 201:  # streamed: whitespace keep-alives, then an envelope
             reply = _unwrap_stream(reply)
-        signed_answer = self._signing_key and reply.status in (200, 206, 500) and "x-inngest-sdk" in reply.headers
-        if signed_answer and not verify(reply.body, reply.headers.get("x-inngest-signature"), self._signing_key or ""):
+        # With a key, every answer must be signed (not only those that say they come from an SDK): an unsigned
+        # one is treated like no answer at all, so a man in the middle cannot inject step results.
+        key = self._signing_key
+        if key and not verify(reply.body, reply.headers.get("x-inngest-signature"), key):
             return Reply(0, reply.headers, reply.body, error="response signature verification failed")
         return reply
 
@@ -128,14 +141,39 @@ class AppClient:
             return Reply(0, {}, b"", error=f"{type(exc).__name__}: {exc}")
 
     async def provider_call(self, url: str, body: Any, headers: dict[str, str]) -> Reply:
-        """``step.ai.infer``: the engine calls the model provider itself."""
+        """``step.ai.infer``: the engine calls the model provider itself — only a host on the allow-list."""
+        if not ai_host_allowed(url, self._ai_gateway_hosts):
+            return Reply(0, {}, b"", error=f"{url_host(url)} is not in ENGINE_AI_GATEWAY_HOSTS")
         try:
             # Header names canonicalized as Go's net/http sends them (X-Api-Key), which providers expect.
             canonical_headers = {"-".join(p.capitalize() for p in k.split("-")): v for k, v in headers.items()}
-            async with self.session.post(url, json=body, headers=canonical_headers) as r:
+            # No redirects: an allowed host must not bounce the call to an address that is not allowed.
+            async with self.session.post(url, json=body, headers=canonical_headers, allow_redirects=False) as r:
                 return Reply(r.status, {k.lower(): v for k, v in r.headers.items()}, await r.read())
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             return Reply(0, {}, b"", error=f"{type(exc).__name__}: {exc}")
+
+
+def url_host(url: str) -> str:
+    """``host:port`` of an http(s) URL (default port filled in); ``""`` for anything else."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return ""
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        return ""
+    return f"{parts.hostname.lower()}:{port}"
+
+
+def ai_host_allowed(url: str, allowed: tuple[str, ...]) -> bool:
+    """An entry ``host`` allows that host on any port; ``host:port`` only that port. Nothing else passes —
+    loopback and private addresses included, unless listed."""
+    target = url_host(url)
+    if not target:
+        return False
+    host = target.rsplit(":", 1)[0]
+    return any(entry in (target, host) for entry in allowed)
 
 
 def _unwrap_stream(reply: Reply) -> Reply:

@@ -19,7 +19,7 @@ from ..flow.control import FlowControl
 from ..flow.port import RunStartGate, StepClaimGate
 from ..functions.model import FunctionDef
 from ..functions.registry import Registry
-from ..store import ACTIVE_STATUSES, Conn, QueueItem, Store
+from ..store import Conn, QueueItem, QueueKind, RunRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Runtime:
         item = await self.store.enqueue(
             tx,
             run_id,
-            "call",
+            QueueKind.CALL,
             "step",
             available_at=available_at,
             priority=priority,
@@ -184,27 +184,25 @@ class Runtime:
     async def resume_step(self, tx: Conn, run_id: str, step_id: str, memo: Any, now: int) -> list[QueueItem]:
         """Memoize a step that was sleeping/waiting/invoking and continue the run when nothing else is pending."""
         run = await self.store.lock_run(tx, run_id)
-        if run is None or run["status"] not in ACTIVE_STATUSES:
+        if run is None or not run.active:
             return []
-        row = await self.store.step_row(tx, run_id, step_id)
-        name = row["name"] if row else step_id
-        op = row["op"] if row else "Unknown"
+        step = await self.store.step(tx, run_id, step_id)
+        name = step.name if step else step_id
+        op = step.op if step else "Unknown"
         status = "failed" if isinstance(memo, dict) and set(memo) == {"error"} else "completed"
         await self.store.upsert_step(tx, run_id, step_id, name=name, op=op, status=status, now=now, memo=memo)
         return await self.continue_run(tx, run, now)
 
-    async def continue_run(
-        self, tx: Conn, run: dict[str, Any], now: int, pending: int | None = None
-    ) -> list[QueueItem]:
+    async def continue_run(self, tx: Conn, run: RunRecord, now: int, pending: int | None = None) -> list[QueueItem]:
         """Queue the next discovery call unless parallel steps are still pending (WAIT mode).
 
         ``pending``: the number of pending steps when the caller already knows it (saves a query).
         """
-        if pending is None and not run["race"]:
-            pending = await self.store.pending_steps(tx, run["id"])
-        if not run["race"] and pending:
+        if pending is None and not run.race:
+            pending = await self.store.pending_steps(tx, run.id)
+        if not run.race and pending:
             return []
-        item = await self.store.enqueue(tx, run["id"], "call", "step", lease_ms=self.lease_ms)
+        item = await self.store.enqueue(tx, run.id, QueueKind.CALL, "step", lease_ms=self.lease_ms)
         return [item]
 
     # ---- run end ----------------------------------------------------------------------------------
@@ -212,7 +210,7 @@ class Runtime:
     async def finish(
         self,
         tx: Conn,
-        run: dict[str, Any],
+        run: RunRecord,
         status: str,
         output: str | None,
         now: int,
@@ -220,8 +218,8 @@ class Runtime:
         summary: str | None = None,
     ) -> list[QueueItem]:
         """Mark a run COMPLETED/FAILED/CANCELLED, emit lifecycle events, resume an invoking parent."""
-        await self.store.finish_run(tx, run["id"], status, output, now)
-        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+        await self.store.finish_run(tx, run.id, status, output, now)
+        events = run.events()
         first = events[0] if events else {}
         items: list[QueueItem] = []
         result: Any = None
@@ -230,8 +228,8 @@ class Runtime:
                 result = json.loads(output)
             except ValueError:
                 result = output
-        if run.get("correlation_id"):
-            pause = await self.store.take_pause_by_correlation(tx, run["correlation_id"])
+        if run.correlation_id:
+            pause = await self.store.take_pause_by_correlation(tx, run.correlation_id)
             if pause is not None:
                 await self.store.delete_timeout_item(tx, pause["run_id"], pause["id"])
                 if status == "COMPLETED":
@@ -243,7 +241,7 @@ class Runtime:
                 items += await self.resume_step(tx, pause["run_id"], pause["step_id"], memo, now)
         if first.get("name") in SYSTEM_LIFECYCLE:
             return items
-        base = {"function_id": run["function_id"], "run_id": run["id"], "event": first, "events": events}
+        base = {"function_id": run.function_id, "run_id": run.id, "event": first, "events": events}
         emitted: list[dict[str, Any]] = []
         if status == "FAILED":
             err = _error_object(error)
@@ -257,8 +255,8 @@ class Runtime:
         if status == "CANCELLED":
             emitted.append({"name": "inngest/function.cancelled", "id": new_ulid(now), "ts": now, "data": base})
         finished: dict[str, Any] = {**base}
-        if run.get("correlation_id"):
-            finished["correlation_id"] = run["correlation_id"]
+        if run.correlation_id:
+            finished["correlation_id"] = run.correlation_id
         if status == "COMPLETED":
             finished["result"] = result
         elif status == "FAILED":
@@ -269,12 +267,12 @@ class Runtime:
 
     async def cancel(self, tx: Conn, run_id: str, now: int, reason: str = "cancelled") -> list[QueueItem]:
         run = await self.store.lock_run(tx, run_id)
-        if run is None or run["status"] not in ACTIVE_STATUSES:
+        if run is None or not run.active:
             return []
         return await self.finish(tx, run, "CANCELLED", json.dumps({"message": reason}), now)
 
     async def fail(
-        self, tx: Conn, run: dict[str, Any], error: dict[str, Any], now: int, summary: str | None = None
+        self, tx: Conn, run: RunRecord, error: dict[str, Any], now: int, summary: str | None = None
     ) -> list[QueueItem]:
         """Fail a run. ``summary`` is the failure event's ``error.error`` (Go: "invalid status code: 500")."""
         return await self.finish(tx, run, "FAILED", json.dumps(error), now, error=error, summary=summary)

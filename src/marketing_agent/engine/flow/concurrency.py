@@ -24,7 +24,7 @@ from .timers import FINISH_KIND
 
 if TYPE_CHECKING:
     from ..functions.model import FunctionDef
-    from ..store import Conn, QueueItem
+    from ..store import Conn, QueueItem, RunRecord
     from ..store.flow import FlowStore
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ RETRY_MAX_MS = 5000
 _KEY_CACHE = 10_000
 
 #: FlowControl's start checks for a run started by ``step.invoke``: a reason to skip it, or None.
-InvokedChecks = Callable[["Conn", "FunctionDef", dict[str, Any], int], Awaitable[str | None]]
+InvokedChecks = Callable[["Conn", "FunctionDef", "RunRecord", int], Awaitable[str | None]]
 
 
 class Concurrency:
@@ -57,15 +57,15 @@ class Concurrency:
         timeouts = cfg.get("timeouts") or {}
         throttle = cfg.get("throttle") if item.run_id not in self._paced else None
         limits = self._keys.get(item.run_id)
-        run: dict[str, Any] | None = None
+        run: RunRecord | None = None
         gated = item.run_id not in self._checked and _skips_runs(cfg)
         if limits is None or throttle or gated or (timeouts and item.run_id not in self._started):
             # One transaction reads the run and, for its first step, applies the throttle to the start.
             async with self.rt.store.transaction() as tx:
                 run = await self.db.run_row(tx, item.run_id)
-                if run is None or run["status"] not in ("QUEUED", "RUNNING"):
+                if run is None or not run.active:
                     return None  # the executor drops the item
-                first = run["started_at"] is None
+                first = run.started_at is None
                 deadline = _deadline(run, timeouts) if first else None
                 if deadline is not None and now > deadline:
                     items = await self.rt.cancel(tx, item.run_id, now, reason="timeouts.start: the run did not start"
@@ -73,7 +73,7 @@ class Concurrency:
                     await self.db.unlease(tx, items)
                     self.rt.on_enqueue(now)
                     return now
-                if gated and first and run["parent_run_id"]:
+                if gated and first and run.parent_run_id:
                     reason = await self.invoked_checks(tx, fn, run, now)
                     if reason is not None:
                         await self._skip_invoked(tx, item.run_id, reason, now)
@@ -85,7 +85,7 @@ class Concurrency:
                 return at if deadline is None else min(at, max(now + 1, deadline + 1))
             if throttle:
                 self._remember_run(self._paced, item.run_id)
-        first = run is not None and run["started_at"] is None
+        first = run is not None and run.started_at is None
         if limits is None:
             assert run is not None
             limits = self._slot_keys(fn, run)
@@ -94,7 +94,7 @@ class Concurrency:
             # Every item of a run waits with the run's place (its first item's time), so started runs
             # finish before newer runs take their first step, as in Inngest's queue.
             since = self._since.setdefault(item.run_id, item.available_at if run is None or first
-                                           else int(run["queued_at"]))  # fmt: skip
+                                           else run.queued_at)  # fmt: skip
             position = await self.db.acquire_slots(item.id, since, limits)
             if position is not None:
                 # The next in line retries soon (a release may race with its requeue); the rest rarely:
@@ -125,13 +125,11 @@ class Concurrency:
         await self.db.unlease(tx, items)
         self.rt.on_enqueue(now)
 
-    async def _pace(
-        self, tx: Conn, fn: FunctionDef, throttle: dict[str, Any], run: dict[str, Any], now: int
-    ) -> int | None:
+    async def _pace(self, tx: Conn, fn: FunctionDef, throttle: dict[str, Any], run: RunRecord, now: int) -> int | None:
         """The throttle again, on actual starts: the queue makes runs due at the throttle's pace, but a
         dispatcher that falls behind would start the late ones together. A second GCRA with the same
         parameters keeps the starts themselves spaced (None: start now; else when to retry)."""
-        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+        events = run.events()
         g = Gcra.throttle(int(throttle["limit"]), duration_ms(throttle["period"]) or 1000,
                           int(throttle.get("burst") or 0))  # fmt: skip
         key = event_key(throttle.get("key"), events[0] if events else {})
@@ -155,8 +153,8 @@ class Concurrency:
         if woken:
             self.rt.on_enqueue(self.clock())
 
-    def _slot_keys(self, fn: FunctionDef, run: dict[str, Any]) -> list[tuple[str, int]]:
-        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+    def _slot_keys(self, fn: FunctionDef, run: RunRecord) -> list[tuple[str, int]]:
+        events = run.events()
         event = events[0] if events else {}
         batched = bool(fn.config.get("batchEvents"))  # Inngest ignores the concurrency key with batching
         out: list[tuple[str, int]] = []
@@ -182,7 +180,7 @@ def _skips_runs(cfg: dict[str, Any]) -> bool:
     return bool(cfg.get("idempotency") or cfg.get("rateLimit") or cfg.get("singleton"))
 
 
-def _deadline(run: dict[str, Any], timeouts: dict[str, Any]) -> int | None:
+def _deadline(run: RunRecord, timeouts: dict[str, Any]) -> int | None:
     """When a run that has not started yet is cancelled by ``timeouts.start``."""
     start_ms = duration_ms(timeouts.get("start"))
-    return None if start_ms is None else int(run["queued_at"]) + start_ms
+    return None if start_ms is None else run.queued_at + start_ms

@@ -9,7 +9,6 @@ timeout) are queue items of kind ``flow.*`` that the executor hands back to :met
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any
@@ -23,7 +22,7 @@ from .timers import FINISH_KIND, Timers
 
 if TYPE_CHECKING:
     from ..functions.model import FunctionDef
-    from ..store import Conn, QueueItem
+    from ..store import Conn, QueueItem, RunRecord
 
 log = logging.getLogger(__name__)
 
@@ -131,14 +130,14 @@ class FlowControl:
             start = now + timeout + 1  # it cannot start in time: claim it at the deadline, which cancels it
         return StartDecision(delay_until=start, items=tuple(items))
 
-    async def _invoked_checks(self, tx: Conn, fn: FunctionDef, run: dict[str, Any], now: int) -> str | None:
+    async def _invoked_checks(self, tx: Conn, fn: FunctionDef, run: RunRecord, now: int) -> str | None:
         """Idempotency, rate limit and singleton for a run started by ``step.invoke`` (which bypasses the
         run-start gate), at its first step: the reason to skip it, or None. A skipped child makes the
         parent's invoke fail, as in Inngest."""
         cfg = fn.config
-        events = json.loads(run["events"]) if isinstance(run["events"], str) else run["events"]
+        events = run.events()
         event = events[0] if events else {}
-        event_id = str(run.get("event_id") or run["id"])
+        event_id = str(run.event_id or run.id)
         if cfg.get("idempotency"):
             key = event_key(cfg["idempotency"], event)
             if not await self.db.idempotency_claim(tx, fn.id, key, event_id, now, IDEMPOTENCY_MS):
@@ -153,7 +152,7 @@ class FlowControl:
         if singleton:
             key = event_key(singleton.get("key"), event)
             active = await self.db.singleton_run(tx, fn.id, key)
-            if active is not None and active["id"] != run["id"]:
+            if active is not None and active["id"] != run.id:
                 if singleton.get("mode") != "cancel":
                     return f"singleton: run {active['id']} is active"
                 assert self._rt is not None

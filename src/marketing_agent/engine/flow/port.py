@@ -1,5 +1,5 @@
 """Flow-control hooks (concurrency, throttle, rate limit, debounce, batching, priority, idempotency,
-singleton, timeouts). The queue calls these gates; :class:`~.flow_control.FlowControl` implements them all
+singleton, timeouts). The queue calls these gates; :class:`~.control.FlowControl` implements them all
 (``docs/flow-control.md``), :class:`AdmitAll` / :class:`AllowAll` admit everything.
 
 * :class:`RunStartGate` is consulted inside the event-ingest transaction, once per (function, event) match,
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from ..functions.model import FunctionDef
     from ..functions.registry import Registry
-    from ..store import Conn, QueueItem, Store
+    from ..store import Conn, QueueItem, RunRecord, Store
 
 #: Queue item kinds owned by flow control start with this prefix.
 FLOW_KIND_PREFIX = "flow."
@@ -71,7 +71,7 @@ class RunLifecycle(Protocol):
     async def finish(
         self,
         tx: Conn,
-        run: dict[str, Any],
+        run: RunRecord,
         status: str,
         output: str | None,
         now: int,

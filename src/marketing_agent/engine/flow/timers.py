@@ -17,6 +17,7 @@ from .._duration import duration_ms
 from .._expr import matches
 from .._ids import new_ulid
 from .._json import dumps
+from ..store.records import QueueKind
 from .keys import BATCH_MAX_BYTES, DEFAULT_BATCH_TIMEOUT_MS, event_key
 from .port import RunLifecycle
 
@@ -27,9 +28,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEBOUNCE_KIND = "flow.debounce"
-BATCH_KIND = "flow.batch"
-FINISH_KIND = "flow.finish"
+DEBOUNCE_KIND = QueueKind.FLOW_DEBOUNCE
+BATCH_KIND = QueueKind.FLOW_BATCH
+FINISH_KIND = QueueKind.FLOW_FINISH
 
 Starter = Callable[["Conn", "FunctionDef", list[dict[str, Any]], str, int], Awaitable[list["QueueItem"]]]
 

@@ -56,8 +56,8 @@ def _check_sdk_auth(request: Request) -> None:
     auth = request.headers.get("authorization", "")
     token = auth.removeprefix("Bearer ").strip()
     token = strip_key_prefix(token)
-    allowed = (hashed_signing_key(key), strip_key_prefix(key))
-    if not any(hmac.compare_digest(token, a) for a in allowed):
+    # Only the hash: the raw key is a signing secret and never travels as a bearer token.
+    if not hmac.compare_digest(token, hashed_signing_key(key)):
         raise Unauthorized("invalid signing key")
 
 

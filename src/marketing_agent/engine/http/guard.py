@@ -35,7 +35,7 @@ def _sdk_credential_ok(request: Request, config: EngineConfig) -> bool:
     token = strip_key_prefix(request.headers.get("authorization", "").removeprefix("Bearer ").strip())
     if not token:
         return False
-    return any(hmac.compare_digest(token, allowed) for allowed in (hashed_signing_key(key), strip_key_prefix(key)))
+    return hmac.compare_digest(token, hashed_signing_key(key))  # the hash only, never the raw key
 
 
 class InspectionGuard:

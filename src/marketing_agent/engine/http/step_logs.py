@@ -57,7 +57,7 @@ class StepLogsEndpoint:
         if self.config.dev or not key:
             return True
         token = strip_key_prefix(request.headers.get("authorization", "").removeprefix("Bearer ").strip())
-        return any(hmac.compare_digest(token, allowed) for allowed in (hashed_signing_key(key), strip_key_prefix(key)))
+        return hmac.compare_digest(token, hashed_signing_key(key))  # the hash only, never the raw key
 
     async def handle(self, request: Request) -> Response:
         if not self._authorized(request):

@@ -11,7 +11,32 @@ from __future__ import annotations
 
 from .connections import Conn
 from .facade import Store
-from .records import ACTIVE_STATUSES, PENDING_STEP_STATUSES, QueueItem
+from .records import (
+    ACTIVE_STATUSES,
+    DONE_STEP_STATUSES,
+    PENDING_STEP_STATUSES,
+    Opcode,
+    QueueItem,
+    QueueKind,
+    RunRecord,
+    RunStatus,
+    StepRecord,
+    StepStatus,
+)
 from .schema import MIGRATIONS
 
-__all__ = ["ACTIVE_STATUSES", "MIGRATIONS", "PENDING_STEP_STATUSES", "Conn", "QueueItem", "Store"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DONE_STEP_STATUSES",
+    "MIGRATIONS",
+    "PENDING_STEP_STATUSES",
+    "Conn",
+    "Opcode",
+    "QueueItem",
+    "QueueKind",
+    "RunRecord",
+    "RunStatus",
+    "StepRecord",
+    "StepStatus",
+    "Store",
+]

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._ids import new_ulid, now_ms
 from .._json import dumps
+from ..errors import FunctionTaken
 from .connections import Conn, Database
 
 
@@ -28,6 +29,10 @@ class AppOps(Database):
         """
         now = now_ms()
         async with self.transaction() as tx:
+            for fid, _name, _cfg in functions:  # a function id belongs to the app that registered it first
+                owner = await tx.fetchrow("SELECT app_id FROM functions WHERE id = ?", fid)
+                if owner is not None and owner["app_id"] != app_id:
+                    raise FunctionTaken(f"function {fid} belongs to app {owner['app_id']}, not {app_id}")
             old = await tx.fetchrow("SELECT checksum FROM apps WHERE id = ?", app_id)
             modified = old is None or old["checksum"] != checksum
             await tx.execute(
@@ -42,7 +47,7 @@ class AppOps(Database):
             for fid, name, cfg in functions:
                 await tx.execute(
                     "INSERT INTO functions (id, app_id, name, config, active, created_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET app_id = excluded.app_id,"
+                    " VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (id) DO UPDATE SET"
                     " name = excluded.name, config = excluded.config, active = 1, updated_at = excluded.updated_at",
                     fid, app_id, name, dumps(cfg), now, now,
                 )  # fmt: skip

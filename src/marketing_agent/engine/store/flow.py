@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._ids import new_ulid, now_ms
 from .._json import dumps
+from .records import RUN_COLUMNS, RunRecord
 
 if TYPE_CHECKING:
     from .connections import Conn
@@ -233,12 +234,9 @@ class FlowStore:
 
     # ---- runs ---------------------------------------------------------------------------------------
 
-    async def run_row(self, tx: Conn, run_id: str) -> dict[str, Any] | None:
-        return await tx.fetchrow(
-            "SELECT id, function_id, status, events, event_id, parent_run_id, queued_at, started_at FROM runs"
-            " WHERE id = ?",
-            run_id,
-        )
+    async def run_row(self, tx: Conn, run_id: str) -> RunRecord | None:
+        row = await tx.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", run_id)
+        return None if row is None else RunRecord.from_row(row)
 
     # ---- concurrency --------------------------------------------------------------------------------
 

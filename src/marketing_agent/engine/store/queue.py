@@ -8,7 +8,7 @@ from typing import Any
 from .._ids import new_ulid, now_ms
 from .._json import dumps
 from .connections import Conn, Database
-from .records import QueueItem, queue_item
+from .records import QueueItem, QueueKind, queue_item
 
 
 class QueueOps(Database):
@@ -74,7 +74,7 @@ class QueueOps(Database):
         self,
         tx: Conn,
         run_id: str,
-        kind: str,
+        kind: QueueKind,
         target: str,
         *,
         attempt: int = 0,

@@ -9,7 +9,16 @@ from typing import Any
 from .._ids import new_ulid
 from .._json import dumps
 from .connections import Conn, Database
-from .records import ACTIVE_STATUSES, PENDING_STEP_STATUSES, QueueItem
+from .records import (
+    ACTIVE_STATUSES,
+    PENDING_STEP_STATUSES,
+    RUN_COLUMNS,
+    QueueItem,
+    QueueKind,
+    RunRecord,
+    StepRecord,
+    StepStatus,
+)
 
 
 class RunOps(Database):
@@ -69,30 +78,24 @@ class RunOps(Database):
             correlation_id, cron, rerun_of,
         )  # fmt: skip
 
-    async def lock_run(self, tx: Conn, run_id: str) -> dict[str, Any] | None:
-        """The run row, locked for the rest of the transaction (PostgreSQL: ``FOR UPDATE``)."""
+    async def lock_run(self, tx: Conn, run_id: str) -> RunRecord | None:
+        """The run, locked for the rest of the transaction (PostgreSQL: ``FOR UPDATE``)."""
         suffix = " FOR UPDATE" if self.is_postgres else ""
-        return await tx.fetchrow(
-            "SELECT id, function_id, app_id, status, events, parent_run_id, correlation_id, race, step_count,"
-            " state_bytes, started_at, queued_at, cron FROM runs WHERE id = ?" + suffix,
-            run_id,
-        )
+        row = await tx.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?" + suffix, run_id)
+        return None if row is None else RunRecord.from_row(row)
 
-    async def load_call_state(self, run_id: str) -> tuple[dict[str, Any] | None, list[tuple[str, str]], int]:
-        """(run row, memoized steps as (hash, memo JSON text), number of pending steps) for a call."""
+    async def load_call_state(self, run_id: str) -> tuple[RunRecord | None, list[tuple[str, str]], int]:
+        """(the run, memoized steps as (hash, memo JSON text), number of pending steps) for a call."""
         async with self._read() as c:
-            run = await c.fetchrow(
-                "SELECT id, function_id, app_id, status, events, race, step_count, state_bytes FROM runs WHERE id = ?",
-                run_id,
-            )
-            if run is None:
+            row = await c.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", run_id)
+            if row is None:
                 return None, [], 0
             rows = await c.fetch(
                 "SELECT step_id, memo, has_memo, status FROM steps WHERE run_id = ? ORDER BY seq", run_id
             )
         memos = [(r["step_id"], r["memo"] if r["memo"] is not None else "null") for r in rows if r["has_memo"]]
         pending = sum(1 for r in rows if r["status"] in PENDING_STEP_STATUSES)
-        return run, memos, pending
+        return RunRecord.from_row(row), memos, pending
 
     async def memos(self, run_id: str) -> dict[str, Any]:
         async with self._read() as c:
@@ -133,9 +136,9 @@ class RunOps(Database):
 
     # ---- steps and attempts -----------------------------------------------------------------------
 
-    async def step_statuses(self, tx: Conn, run_id: str) -> dict[str, str]:
+    async def step_statuses(self, tx: Conn, run_id: str) -> dict[str, StepStatus]:
         rows = await tx.fetch("SELECT step_id, status FROM steps WHERE run_id = ?", run_id)
-        return {r["step_id"]: r["status"] for r in rows}
+        return {r["step_id"]: StepStatus(r["status"]) for r in rows}
 
     async def pending_steps(self, tx: Conn, run_id: str) -> int:
         marks = ",".join("?" * len(PENDING_STEP_STATUSES))
@@ -175,11 +178,12 @@ class RunOps(Database):
             dumps(opts) if opts is not None else None, attempts or 0, started_at or now, ended,
         )  # fmt: skip
 
-    async def step_row(self, tx: Conn, run_id: str, step_id: str) -> dict[str, Any] | None:
-        return await tx.fetchrow(
-            "SELECT step_id, name, op, status, has_memo, opts FROM steps WHERE run_id = ? AND step_id = ?",
+    async def step(self, tx: Conn, run_id: str, step_id: str) -> StepRecord | None:
+        row = await tx.fetchrow(
+            "SELECT step_id, name, op, status, memo, has_memo, opts FROM steps WHERE run_id = ? AND step_id = ?",
             run_id, step_id,
         )  # fmt: skip
+        return None if row is None else StepRecord.from_row(row)
 
     async def step_run_fast(
         self,
@@ -218,7 +222,7 @@ class RunOps(Database):
             return str(result)
         if result == "ok:":
             return None
-        return QueueItem(new_id, item.run_id, "call", "step", 0, ended, None)
+        return QueueItem(new_id, item.run_id, QueueKind.CALL, "step", 0, ended, None)
 
     async def _step_run_fast_sqlite(
         self,
@@ -294,7 +298,7 @@ class RunOps(Database):
                         " lease_until, payload, created_at) VALUES (?, ?, 'call', 'step', 0, ?, 0, ?, ?, NULL, ?)",
                         (new_id, item.run_id, ended, self.worker_id, ended + lease_ms, ended),
                     )
-                    nxt = QueueItem(new_id, item.run_id, "call", "step", 0, ended, None)
+                    nxt = QueueItem(new_id, item.run_id, QueueKind.CALL, "step", 0, ended, None)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise

@@ -84,7 +84,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         2,
         [
             # The hot path on PostgreSQL: a step's output and the run's next call in one round trip (see
-            # Store.step_run_fast). Same effect as the generic path in executor._apply_ops for one StepRun.
+            # Store.step_run_fast). Same effect as Applier.step_done (execution/opcodes.py) for one StepRun.
             PG_ONLY
             + """CREATE OR REPLACE FUNCTION engine_step_run(
                 p_item TEXT, p_run TEXT, p_step TEXT, p_name TEXT, p_memo TEXT, p_attempts INTEGER,
