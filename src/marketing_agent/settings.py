@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma list of where alerts go: slack, email:addr, webhook:url, log."
     )
     alert_email_to: str | None = Field(None, description="Recipient of e-mail alerts.")
+    notify_allowed_hosts: str | None = Field(
+        None,
+        description="Comma list of hosts (`host` or `host:port`) Slack, webhook and alert URLs may reach although"
+        " they resolve to loopback/private/link-local addresses; all others are refused.",
+    )
 
     # --- Inngest SDK (read by the SDK itself too) ---------------------------------------------------
     inngest_dev: str | None = Field("1", description="Dev mode of the Inngest SDK (default on).")

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic.alias_generators import to_camel
 
 from marketing_agent.agent.skill import SkillCategory
@@ -142,6 +142,14 @@ class RunCreateIn(RequestModel):
     message: StrictStr = Field(min_length=1, max_length=10_000)
     client_id: uuid.UUID | None = None
     options: dict[str, Any] | None = None
+
+    @field_validator("options")
+    @classmethod
+    def _no_telegram_origin(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # options.telegram names the chat the result goes to; only the bot sets it, for the chat it is in.
+        if value is not None and "telegram" in value:
+            raise ValueError("options.telegram is set by the Telegram bot only")
+        return value
 
 
 class DetectIn(RequestModel):

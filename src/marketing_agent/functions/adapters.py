@@ -102,6 +102,11 @@ class DatabaseRunServices:
     async def get_run_notice(self, run_id: str) -> RunNotice:
         run = await services.get_skill_run(self._db, _uuid(run_id))
         chat, message = telegram_origin(run.options)
+        if chat is not None:
+            # Only a chat linked to the run's own user gets its result (a forged chat id gets nothing).
+            owner = await services.user_for_telegram_chat(self._db, chat)
+            if owner is None or owner.id != run.user_id:
+                chat, message = None, None
         workflow = (run.options or {}).get("workflow")
         return RunNotice(
             run_id=str(run.id),
