@@ -84,7 +84,8 @@ class RunServices(Protocol):
         """True when the run may proceed; False when it was cancelled, already finished, or is claimed by
         another function run (a duplicate ``skill.execute`` for the same run under another event id).
 
-        ``engine_run_id`` links the skill run to the engine's function run carrying it out.
+        ``engine_run_id`` links the skill run to the engine's function run carrying it out. A failed run
+        reached by another function run (an engine replay or rerun) is a new attempt: it runs again.
         """
         ...
 

@@ -38,12 +38,36 @@ async def mark_run_running(db: Database, run_id: uuid.UUID | str, *, engine_run_
     its own: a cancelled run stays cancelled, and a run another function run claimed (a second
     ``skill.execute`` for the same ``runId`` under another event id) is left to that one — one LLM call,
     one bill.
+
+    A **new attempt**: a failed run carried by a function run other than the one that recorded it — an engine
+    replay or rerun (docs/engine.md § Replay) — goes back to running on the same row: error and completion
+    time cleared, ``started_at`` restamped (the stuck-run monitor measures from it), ``engine_run_id`` now the
+    new function run. Completed and cancelled runs are never reopened (a user's cancel stands), nor is a run
+    that failed before any function run carried it (its event never reached the engine, as far as the user was
+    told).
     """
     key = as_uuid(run_id, "runId")
     values: dict[str, object] = {"status": SkillRunStatus.RUNNING.value, "started_at": utcnow()}
     if engine_run_id:
         values["engine_run_id"] = engine_run_id
     async with db.transaction() as session:
+        if engine_run_id:
+            await session.execute(
+                update(SkillRunRow)
+                .where(
+                    SkillRunRow.id == key,
+                    SkillRunRow.status == SkillRunStatus.FAILED.value,
+                    SkillRunRow.engine_run_id.is_not(None),
+                    SkillRunRow.engine_run_id != engine_run_id,
+                )
+                .values(
+                    status=SkillRunStatus.RUNNING.value,
+                    error_message=None,
+                    completed_at=None,
+                    started_at=utcnow(),
+                    engine_run_id=engine_run_id,
+                )
+            )
         # One conditional UPDATE: of two function runs racing for a queued run exactly one wins.
         await session.execute(
             update(SkillRunRow)
