@@ -84,7 +84,7 @@ async def test_a_review_after_an_engine_sigkill_resumes_the_workflow(tmp_path: P
             system.kill("engine")
             system.start_engine()
             async with httpx.AsyncClient(timeout=10) as http:
-                await _wait(http, f"{system.engine_url}/v1/functions", lambda d: bool(d), "engine back")
+                await _wait(http, f"{system.engine_url}/v1/functions", bool, "engine back")
             reviewed = await api.post(f"/workflow-runs/{wr}/stages/posts/review", json={"decision": "approve"})
             assert reviewed.status_code == 202, reviewed.text
             run = await _wait(api, f"/workflow-runs/{wr}", lambda r: r["status"] != "awaiting_review"
