@@ -18,6 +18,7 @@ from marketing_agent.agent.execute import SkillOptions, execute_skill
 from marketing_agent.agent.llm import LLMProvider, make_provider
 from marketing_agent.agent.skill import Skill
 from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
+from marketing_agent.agent.spend import check_spend
 from marketing_agent.errors import ValidationFailed
 from marketing_agent.functions.adapters import (
     ChannelNotifications,
@@ -82,6 +83,7 @@ class CatalogSkillExecutor:
         self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
     ) -> SkillOutcome:
         skill = await self.skill(skill_name)
+        check_spend(options, self._settings)  # runs from the bot, schedules and workflows pass here too
         try:
             llm_options = SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
         except ValueError as exc:
