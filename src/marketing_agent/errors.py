@@ -190,3 +190,10 @@ class NotificationRejected(NotificationError):
 
     code = "NOTIFICATION_REJECTED"
     retryable = False
+
+
+# --- the agent loop --------------------------------------------------------------------------------
+class RunLimitReached(MarketingAgentError):
+    """A skill run hit its cost or token budget before the model finished (docs/agent-loop.md)."""
+
+    code = "RUN_LIMIT_REACHED"

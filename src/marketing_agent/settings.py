@@ -13,11 +13,19 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from marketing_agent.netguard import AllowList
+
 
 class LLMProviderName(StrEnum):
     ANTHROPIC = "anthropic"
     OPENAI = "openai"
     LOCAL = "local"
+
+
+class SearchProviderName(StrEnum):
+    BRAVE = "brave"
+    TAVILY = "tavily"
+    SEARXNG = "searxng"
 
 
 class Settings(BaseSettings):
@@ -89,6 +97,22 @@ class Settings(BaseSettings):
     )
     llm_timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one LLM call.")
 
+    # --- the agent loop (docs/agent-loop.md) --------------------------------------------------------
+    run_max_cost_usd: float = Field(1.0, gt=0, description="Most a skill run may spend on the LLM, in USD.")
+    run_max_tokens: int = Field(
+        500_000, ge=1000, description="Most tokens (input + output, summed over turns) a skill run may use."
+    )
+    web_fetch_allow_hosts: str | None = Field(
+        None, description="Comma list of `host` / `host:port` web_fetch may reach on non-public addresses."
+    )
+    search_provider: SearchProviderName | None = Field(
+        None, description="brave | tavily | searxng: web_search when the LLM is not Anthropic."
+    )
+    search_api_key: SecretStr | None = Field(None, description="Key of the Brave or Tavily search API.")
+    search_api_url: str | None = Field(
+        None, description="SearXNG instance URL (required for searxng); overrides the Brave/Tavily endpoint."
+    )
+
     # --- Telegram, notifications, alerts ------------------------------------------------------------
     telegram_bot_token: SecretStr | None = Field(None, description="Bot token; enables the bot.")
     telegram_api_base_url: str = Field("https://api.telegram.org", description="Bot API origin.")
@@ -118,6 +142,12 @@ class Settings(BaseSettings):
     def _split_channels(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("web_fetch_allow_hosts")
+    @classmethod
+    def _check_allow_hosts(cls, value: str | None) -> str | None:
+        AllowList.parse(value)  # a bad entry is a ValueError naming it
         return value
 
     # --- derived values -----------------------------------------------------------------------------

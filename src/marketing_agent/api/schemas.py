@@ -186,6 +186,35 @@ class RunOutputOut(WireModel):
     format: str
 
 
+class RunTurnOut(WireModel):
+    """One model turn of the agent loop (step ``llm-turn-N``)."""
+
+    turn: int
+    model: str
+    stop_reason: str | None
+    tokens_input: int
+    tokens_output: int
+    cost_usd: float | None
+    latency_seconds: float
+    tool_calls: list[str]  # the step ids of the tool calls this turn asked for
+    server_searches: int
+
+
+class RunToolCallOut(WireModel):
+    """One tool call of the agent loop (step ``tool-N-<name>``)."""
+
+    step: str
+    name: str
+    input: dict[str, Any]
+    status: str  # ok | error
+    duration_ms: int
+    bytes: int
+    url: str | None
+    http_status: int | None
+    error: str | None
+    cached: bool
+
+
 class RunOut(WireModel):
     id: uuid.UUID
     status: str
@@ -203,6 +232,8 @@ class RunOut(WireModel):
     warnings: list[str]
     engine_run_id: str | None
     output: RunOutputOut | None
+    turns: list[RunTurnOut] = []
+    tool_calls: list[RunToolCallOut] = []
 
 
 class RunListItemOut(WireModel):

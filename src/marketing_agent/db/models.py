@@ -138,6 +138,8 @@ class SkillRunRow(Base):
     model: Mapped[str | None] = mapped_column(String(128), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # the agent loop's turns and tool calls (functions.skill_loop); None for a run without tools
+    agent_trace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     engine_event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     engine_run_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from marketing_agent import services
 from marketing_agent.errors import ClientNotFound, ConfigError, NotificationRejected
@@ -98,6 +99,9 @@ class DatabaseRunServices:
     async def mark_run_failed(self, run_id: str, error: str) -> bool:
         run = await services.mark_run_failed(self._db, run_id, error)
         return run.status is services.SkillRunStatus.FAILED
+
+    async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
+        await services.record_run_trace(self._db, run_id, trace)
 
     async def get_run_notice(self, run_id: str) -> RunNotice:
         run = await services.get_skill_run(self._db, _uuid(run_id))

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from marketing_agent.agent.llm import Message
+    from marketing_agent.agent.loop import TurnDecision
+    from marketing_agent.agent.loop_records import LoopPlan, TurnRecord
+    from marketing_agent.agent.tools import ToolOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,10 @@ class RunServices(Protocol):
         """One new alert per run stuck in ``running`` that has none yet."""
         ...
 
+    async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
+        """Keep the agent loop's turns and tool calls on the run (``GET /runs/{id}`` shows them)."""
+        ...
+
 
 class SkillExecutor(Protocol):
     """Runs one skill through the LLM (``marketing_agent.agent.execute``)."""
@@ -119,6 +129,32 @@ class SkillExecutor(Protocol):
     ) -> SkillOutcome:
         """Raise a retryable error for a transient failure and a non-retryable one otherwise."""
         ...
+
+
+class SkillAgent(Protocol):
+    """The agent loop's step work (``marketing_agent.agent.loop.AgentLoop`` behind the catalog)."""
+
+    async def plan(self, skill_name: str, client_slug: str | None, options: dict[str, Any]) -> LoopPlan: ...
+
+    async def turn(
+        self,
+        plan: LoopPlan,
+        message: str,
+        client_slug: str | None,
+        options: dict[str, Any],
+        transcript: list[Message],
+        decision: TurnDecision,
+    ) -> TurnRecord:
+        """One model turn; raises like :class:`SkillExecutor` (retryable or not)."""
+        ...
+
+    async def tool(self, client_slug: str | None, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        """One tool call; a tool's own error is its result, not an exception."""
+        ...
+
+    async def finish(
+        self, plan: LoopPlan, client_slug: str | None, turns: list[TurnRecord], warnings: list[str]
+    ) -> SkillOutcome: ...
 
 
 class Notifications(Protocol):
@@ -179,3 +215,5 @@ class FunctionDeps:
     notifications: Notifications
     #: None in unit tests of the other functions; ``build_function_deps`` always sets it.
     workflows: WorkflowServices | None = None
+    #: The multi-turn tool loop; None: every run is the single ``execute-skill`` step.
+    agent: SkillAgent | None = None

@@ -2,8 +2,11 @@
 
 Steps (ids are part of the durable state: never rename them)::
 
-    update-status-running → get-client-slug → execute-skill → save-output → create-output-record
-    → update-status-completed → send-completion-event
+    update-status-running → get-client-slug → plan-skill → execute-skill → save-output
+    → create-output-record → update-status-completed → send-completion-event
+
+A skill with tools replaces ``execute-skill`` by the agent loop's steps (``llm-turn-N``,
+``tool-N-<name>``, ``record-trace``; see ``functions.skill_loop``).
 
 Failure paths (what the seed got wrong is fixed here):
 
@@ -42,6 +45,7 @@ from marketing_agent.functions.events import (
     SkillExecuteCompleted,
     SkillExecuteFailed,
 )
+from marketing_agent.functions.skill_loop import run_llm
 from marketing_agent.storage import keys
 
 logger = logging.getLogger(__name__)
@@ -188,7 +192,14 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 raise _retry_later(exc) from exc
             return {"failed": False, **asdict(outcome)}
 
-        executed = await ctx.step.run("execute-skill", execute_step)
+        async def single_step(plan_warnings: list[str]) -> dict[str, Any]:
+            value: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
+            if plan_warnings and not value["failed"]:
+                value = {**value, "warnings": [*plan_warnings, *(value["warnings"] or ())]}
+            return value
+
+        # The one call site of the LLM work: one step, or the multi-turn tool loop (functions.skill_loop).
+        executed = await run_llm(ctx, deps, data, client_slug, single_step, _retry_later)
         if executed["failed"]:
             return await give_up(executed)
         outcome = outcome_from_json(executed)

@@ -69,6 +69,7 @@ from marketing_agent.services.lifecycle import (
     mark_run_failed,
     mark_run_running,
     record_output,
+    record_run_trace,
 )
 from marketing_agent.services.outputs import (
     DownloadLink,
@@ -254,6 +255,7 @@ __all__ = [
     "process_feedback",
     "put_context_file",
     "record_output",
+    "record_run_trace",
     "recorded_review",
     "resolve_user_by_api_key",
     "review_stage",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -158,3 +159,13 @@ async def mark_run_failed(
                 await add_to_metrics(session, skill_name, runs_failed=1)
     logger.info("run failed", extra={"run_id": str(key)})
     return await get_skill_run(db, key)
+
+
+async def record_run_trace(db: Database, run_id: uuid.UUID | str, trace: dict[str, Any]) -> None:
+    """Keep the agent loop's turns and tool calls on the run; the last recorded trace wins (a replay
+    records the same one)."""
+    key = as_uuid(run_id, "runId")
+    async with db.transaction() as session:
+        result = await session.execute(update(SkillRunRow).where(SkillRunRow.id == key).values(agent_trace=trace))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise RunNotFound(f"run {key} not found", details={"runId": str(key)})
