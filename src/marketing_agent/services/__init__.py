@@ -72,12 +72,14 @@ from marketing_agent.services.lifecycle import (
     record_run_trace,
     run_claimed_by,
 )
+from marketing_agent.services.output_links import output_link, output_link_valid
 from marketing_agent.services.outputs import (
     DownloadLink,
     get_download_link,
     get_output,
     get_output_content,
     list_outputs,
+    read_output_content,
 )
 from marketing_agent.services.records import (
     Alert,
@@ -99,6 +101,7 @@ from marketing_agent.services.records import (
 )
 from marketing_agent.services.runs import (
     cancel_run,
+    check_daily_runs,
     create_run,
     estimate_wait_seconds,
     get_run,
@@ -198,6 +201,7 @@ __all__ = [
     "cancel_run",
     "cancel_workflow_run",
     "candidates_of",
+    "check_daily_runs",
     "context_summary",
     "count_users",
     "create_client",
@@ -251,8 +255,11 @@ __all__ = [
     "mark_run_failed",
     "mark_run_running",
     "mark_workflow_started",
+    "output_link",
+    "output_link_valid",
     "process_feedback",
     "put_context_file",
+    "read_output_content",
     "record_output",
     "record_run_trace",
     "recorded_review",
