@@ -82,6 +82,19 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(None, description="Anthropic API origin.")
     openai_api_key: SecretStr | None = Field(None, description="OpenAI(-compatible) API key.")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible base URL (Ollama, vLLM…).")
+    llm_allowed_models: str | None = Field(
+        None, description="Comma list of models a run may pick with options.model (LLM_MODEL always may)."
+    )
+    llm_max_tokens_cap: int = Field(16_000, ge=1, description="Most output tokens a run may ask for (maxTokens).")
+    context_budget_cap_tokens: int = Field(
+        50_000, ge=500, description="Largest client-context budget a run may ask for (contextBudgetTokens)."
+    )
+    api_rate_limit_per_minute: int = Field(
+        120, ge=0, description="API requests per user per minute (each API process counts alone; 0: no limit)."
+    )
+    runs_per_day: int = Field(
+        500, ge=0, description="Runs a user may start through the API per 24 hours (0: no limit)."
+    )
     llm_timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one LLM call.")
 
     # --- the agent loop (docs/agent-loop.md) --------------------------------------------------------

@@ -17,6 +17,7 @@ from .http.api import routes
 from .http.gql import EngineGraphQL
 from .http.guard import InspectionGuard
 from .http.mcp import MCP_PATH, EngineMcpEndpoint
+from .http.replays import routes as replay_routes
 from .http.request_guard import RequestGuard
 from .service import EngineService
 
@@ -46,7 +47,12 @@ def create_engine_app(
             await service.stop()
 
     app = Starlette(
-        routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
+        routes=[
+            *routes,
+            *replay_routes,
+            Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]),
+            *extras.routes,
+        ],
         lifespan=lifespan,
         # RequestGuard first: Host, Origin, content type and body size, before any credential is looked at.
         middleware=[Middleware(RequestGuard, config=config), Middleware(InspectionGuard, config=config)],

@@ -83,7 +83,8 @@ class RunServices(Protocol):
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
         """True when the run may proceed; False when it was cancelled or already finished.
 
-        ``engine_run_id`` links the skill run to the engine's function run carrying it out.
+        ``engine_run_id`` links the skill run to the engine's function run carrying it out. A failed run
+        reached by another function run (an engine replay or rerun) is a new attempt: it runs again.
         """
         ...
 

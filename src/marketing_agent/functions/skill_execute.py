@@ -20,6 +20,10 @@ Failure paths (what the seed got wrong is fixed here):
 Cancellation: a run cancelled before it starts is skipped at the first step; one cancelled while a step
 runs stays cancelled (the completion step does not overwrite it) and no completion event is sent.
 
+Replay: an engine replay (or rerun) of a failed function run is a new attempt on the SAME skill run, not a
+second run row: ``update-status-running`` moves the failed run back to running and records the new function
+run id (``services.mark_run_running``); the output key and row are per skill run, so it still has one output.
+
 Idempotency: the output key contains the run id and the output row is unique per run, so a step re-run
 after a crash rewrites the same file and finds the same row. Emitted events carry ids derived from the
 run id, which the event API deduplicates.
@@ -163,7 +167,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
 
         proceed = await ctx.step.run("update-status-running", running_step)
         if not proceed:
-            # Cancelled, deleted, or finished by an earlier function run of the same event: never resurrect it.
+            # Cancelled, deleted, or completed by an earlier function run of the same event: never resurrect it.
             ctx.logger.info("skill run %s is no longer runnable; skipping", run_id)
             return {"success": False, "runId": run_id, "skipped": True}
 

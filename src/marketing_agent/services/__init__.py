@@ -98,6 +98,7 @@ from marketing_agent.services.records import (
 )
 from marketing_agent.services.runs import (
     cancel_run,
+    check_daily_runs,
     create_run,
     estimate_wait_seconds,
     get_run,
@@ -197,6 +198,7 @@ __all__ = [
     "cancel_run",
     "cancel_workflow_run",
     "candidates_of",
+    "check_daily_runs",
     "context_summary",
     "count_users",
     "create_client",

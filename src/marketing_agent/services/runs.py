@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -16,6 +18,7 @@ from marketing_agent.errors import (
     ClientNotFound,
     Conflict,
     MarketingAgentError,
+    RateLimited,
     RunNotFound,
     ServiceUnavailable,
     SkillNotFound,
@@ -31,6 +34,29 @@ logger = logging.getLogger(__name__)
 MESSAGE_MAX = 10_000
 THROTTLE_PER_MINUTE = 10  # skill-execute's throttle: used only for the wait estimate
 _ACTIVE = (SkillRunStatus.QUEUED.value, SkillRunStatus.RUNNING.value)
+
+
+DAY = timedelta(days=1)
+
+
+async def check_daily_runs(db: Database, user_id: uuid.UUID, limit: int) -> None:
+    """Refuse (:class:`RateLimited`, ``retryAfter`` seconds) a user's run past ``limit`` in 24 hours (0: none)."""
+    if limit <= 0:
+        return
+    since = utcnow() - DAY
+    async with db.transaction() as session:
+        recent = select(SkillRunRow.queued_at).where(SkillRunRow.user_id == user_id, SkillRunRow.queued_at > since)
+        started = await session.scalar(select(func.count()).select_from(recent.subquery()))
+        if (started or 0) < limit:
+            return
+        oldest = await session.scalar(recent.order_by(SkillRunRow.queued_at).limit(1))
+    free_at = (_aware(oldest) if oldest is not None else utcnow()) + DAY
+    retry_after = max(1, math.ceil((free_at - utcnow()).total_seconds()))
+    raise RateLimited(f"at most {limit} runs per 24 hours (RUNS_PER_DAY)", details={"retryAfter": retry_after})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
 async def create_run(

@@ -211,3 +211,25 @@ async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorde
     assert f"{API}/api/v1/runs/{run_id}" in slack.sent[0][0].body
     [stored] = await list_alerts(db)
     assert stored.delivered_channels == ["log", "slack:hooks.slack.test"]
+
+
+async def test_a_replay_of_a_failed_run_is_a_new_attempt_on_the_same_row(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    assert await services.mark_run_running(run_id, "01FIRST") is True
+    assert await services.mark_run_failed(run_id, "overloaded") is True
+    # The function run that failed it does not reopen it (a retried step of the same function run).
+    assert await services.mark_run_running(run_id, "01FIRST") is False
+
+    # A replay: another function run of the same event.
+    assert await services.mark_run_running(run_id, "01REPLAY") is True
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert (run.status.value, run.error_message, run.completed_at, run.engine_run_id) == (
+        "running", None, None, "01REPLAY",
+    )  # fmt: skip
+    assert await services.mark_run_running(run_id, "01REPLAY") is True  # the step retried: same answer
+    await services.record_output(run_id, key="outputs/r.md", title="T", content="x", output_format="markdown")
+    assert await services.mark_run_completed(run_id, OUTCOME) is True
+    # Completed and cancelled runs are never reopened.
+    assert await services.mark_run_running(run_id, "01THIRD") is False
+    assert (await get_skill_run(db, uuid.UUID(run_id))).engine_run_id == "01REPLAY"
