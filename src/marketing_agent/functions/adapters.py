@@ -189,7 +189,7 @@ class ChannelNotifications:
                 skill=notice.skill_name,
                 title=notice.title or f"{notice.skill_name} output",
                 preview=notice.preview or "",
-                link=f"{api}/api/v1/outputs/{notice.output_id}/content",
+                link=services.output_link(self._settings, notice.output_id),
             )
         return run_failed_notification(
             run_id=notice.run_id,

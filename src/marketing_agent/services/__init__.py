@@ -71,12 +71,14 @@ from marketing_agent.services.lifecycle import (
     record_output,
     record_run_trace,
 )
+from marketing_agent.services.output_links import output_link, output_link_valid
 from marketing_agent.services.outputs import (
     DownloadLink,
     get_download_link,
     get_output,
     get_output_content,
     list_outputs,
+    read_output_content,
 )
 from marketing_agent.services.records import (
     Alert,
@@ -252,8 +254,11 @@ __all__ = [
     "mark_run_failed",
     "mark_run_running",
     "mark_workflow_started",
+    "output_link",
+    "output_link_valid",
     "process_feedback",
     "put_context_file",
+    "read_output_content",
     "record_output",
     "record_run_trace",
     "recorded_review",

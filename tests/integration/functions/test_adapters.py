@@ -186,7 +186,9 @@ async def test_notifications_resolve_addresses_and_secrets_inside_the_send(db: D
     [(message, address)] = webhook.sent
     assert (address.address, address.secret) == ("https://hooks.example.com/t", "hmac-key")
     assert message.kind is NotificationKind.RUN_COMPLETED
-    assert message.link == f"{API}/api/v1/outputs/o1/content"
+    assert message.link is not None
+    assert message.link.startswith(f"{API}/api/v1/outputs/o1/content?expires=")  # signed: opens without a key
+    assert "&signature=" in message.link
 
     gone = ChannelTarget(id=str(uuid.uuid4()), channel="email", label="email:x@example.com")
     with pytest.raises(NotificationRejected):

@@ -127,7 +127,8 @@ async def test_happy_path_completes_stores_output_and_notifies(world: World) -> 
     [(message, address)] = world.email.sent
     assert address.address == "ada@example.com"
     assert message.title == "Launch plan"
-    assert message.link == f"http://api.test/api/v1/outputs/{run.output.id}/content"
+    assert message.link is not None
+    assert message.link.startswith(f"http://api.test/api/v1/outputs/{run.output.id}/content?expires=")
 
 
 async def test_two_rate_limits_then_success_completes_after_retries(world: World) -> None:
