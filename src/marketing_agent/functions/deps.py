@@ -115,7 +115,8 @@ class RunServices(Protocol):
         ...
 
     async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
-        """One new alert per run stuck in ``running`` that has none yet."""
+        """One alert per run stuck in ``running`` (recorded the first time), returned until some channel
+        got it — so a retry after a crash between the commit and the step's result still delivers it."""
         ...
 
     async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
@@ -178,7 +179,13 @@ class Notifications(Protocol):
         """The usable ``ALERT_CHANNELS`` entries (a misconfigured one is logged and left out)."""
         ...
 
-    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None: ...
+    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Send the alert to one ``ALERT_CHANNELS`` entry, unless it is already marked delivered there."""
+        ...
+
+    async def mark_alert_delivered(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Note that ``target`` got the alert (its own step, after the sending one)."""
+        ...
 
 
 class WorkflowServices(Protocol):

@@ -59,9 +59,14 @@ async def find_stuck_runs(db: Database, threshold: timedelta, *, now: datetime |
 async def alert_stuck_runs(
     db: Database, threshold: timedelta, *, now: datetime | None = None, api_url: str | None = None
 ) -> StuckRunReport:
-    """Find stuck runs and record one alert per run — the first time only, not on every cron tick."""
+    """Find stuck runs and record one alert per run — the first time only, not on every cron tick.
+
+    ``undelivered_alerts`` also holds an alert recorded earlier that no channel has got yet: the step that
+    recorded it may have crashed before its result was stored, and its retry must still deliver it.
+    """
     stuck = await find_stuck_runs(db, threshold, now=now)
     new_alerts: list[Alert] = []
+    undelivered: list[Alert] = []
     async with db.transaction() as session:
         for run in stuck:
             details: dict[str, Any] = {
@@ -80,10 +85,12 @@ async def alert_stuck_runs(
                 message=f"run {run.id} ({run.skill_name}) has been running for more than {threshold}",
                 details=details,
             )
+            await session.flush()
             if created:
-                await session.flush()
                 new_alerts.append(Alert.of(row))
-    return StuckRunReport(stuck_runs=stuck, new_alerts=new_alerts)
+            if not row.delivered_channels:
+                undelivered.append(Alert.of(row))
+    return StuckRunReport(stuck_runs=stuck, new_alerts=new_alerts, undelivered_alerts=undelivered)
 
 
 async def mark_alert_delivered(db: Database, alert_id: uuid.UUID | str, channel: str) -> Alert:
@@ -96,6 +103,15 @@ async def mark_alert_delivered(db: Database, alert_id: uuid.UUID | str, channel:
         if channel not in (row.delivered_channels or []):
             row.delivered_channels = [*(row.delivered_channels or []), channel]
             await session.flush()
+        return Alert.of(row)
+
+
+async def get_alert(db: Database, alert_id: uuid.UUID | str) -> Alert:
+    key = alert_id if isinstance(alert_id, uuid.UUID) else uuid.UUID(str(alert_id))
+    async with db.transaction() as session:
+        row = await session.get(AlertRow, key)
+        if row is None:
+            raise NotFound("alert not found")
         return Alert.of(row)
 
 
