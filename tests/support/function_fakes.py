@@ -140,7 +140,7 @@ class FakeServices:
         # A second call finds the alert already raised today: nothing new.
         return self.feedback_alerts.pop(feedback_id)
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
         self.calls.append(("record_stuck_run_alerts", threshold_seconds))
         fresh, self.stuck_alerts = self.stuck_alerts, []
         return fresh

@@ -152,9 +152,12 @@ class DatabaseRunServices:
         metrics = f"{self._settings.api_url}/api/v1/skills/{outcome.skill_name}/metrics"
         return replace(record, links=(*record.links, metrics))
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
         report = await services.alert_stuck_runs(
-            self._db, timedelta(seconds=threshold_seconds), api_url=self._settings.api_url
+            self._db,
+            timedelta(seconds=threshold_seconds),
+            api_url=self._settings.api_url,
+            recorded_by=engine_run_id,
         )
         return [
             _alert_record(alert, f"Skill run {alert.details.get('runId', '?')} is stuck in running")

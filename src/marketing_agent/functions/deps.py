@@ -114,9 +114,10 @@ class RunServices(Protocol):
         """Update metrics and check the skill's health; the alert when one was newly raised."""
         ...
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
-        """One alert per run stuck in ``running`` (recorded the first time), returned until some channel
-        got it — so a retry after a crash between the commit and the step's result still delivers it."""
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
+        """One alert per run stuck in ``running`` (recorded the first time, by the function run
+        ``engine_run_id``). Returned to that function run until some channel got it — so a retry after a
+        crash between the commit and the step's result still delivers it — and never to another one."""
         ...
 
     async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:

@@ -57,12 +57,19 @@ async def find_stuck_runs(db: Database, threshold: timedelta, *, now: datetime |
 
 
 async def alert_stuck_runs(
-    db: Database, threshold: timedelta, *, now: datetime | None = None, api_url: str | None = None
+    db: Database,
+    threshold: timedelta,
+    *,
+    now: datetime | None = None,
+    api_url: str | None = None,
+    recorded_by: str | None = None,
 ) -> StuckRunReport:
     """Find stuck runs and record one alert per run — the first time only, not on every cron tick.
 
-    ``undelivered_alerts`` also holds an alert recorded earlier that no channel has got yet: the step that
-    recorded it may have crashed before its result was stored, and its retry must still deliver it.
+    ``recorded_by`` (the monitor's function run id) is stored on each new alert, and ``undelivered_alerts``
+    holds the new alerts plus those the same ``recorded_by`` recorded earlier that no channel has got yet:
+    the step that recorded them may have crashed before its result was stored, and its retry must still
+    deliver them. Another function run (a concurrent tick) never gets them, so never sends them twice.
     """
     stuck = await find_stuck_runs(db, threshold, now=now)
     new_alerts: list[Alert] = []
@@ -78,6 +85,8 @@ async def alert_stuck_runs(
             }
             if api_url:
                 details["link"] = f"{api_url.rstrip('/')}/api/v1/runs/{run.id}"
+            if recorded_by:
+                details["recordedBy"] = recorded_by
             row, created = await insert_alert_once(
                 session,
                 kind=AlertKind.STUCK_RUN.value,
@@ -88,7 +97,8 @@ async def alert_stuck_runs(
             await session.flush()
             if created:
                 new_alerts.append(Alert.of(row))
-            if not row.delivered_channels:
+            ours = created or (recorded_by is not None and (row.details or {}).get("recordedBy") == recorded_by)
+            if ours and not row.delivered_channels:
                 undelivered.append(Alert.of(row))
     return StuckRunReport(stuck_runs=stuck, new_alerts=new_alerts, undelivered_alerts=undelivered)
 

@@ -193,19 +193,21 @@ async def test_stuck_runs_alert_once_each_with_links(db: Database, user: User) -
     services = DatabaseRunServices(db, settings())
     run_id = await new_run(db, user)
     await services.mark_run_running(run_id, "e")
-    [alert] = await services.record_stuck_run_alerts(0)
+    [alert] = await services.record_stuck_run_alerts(0, "01MONITOR")
     assert run_id in alert.title
     assert alert.links == (f"{API}/api/v1/runs/{run_id}",)
     # Issue 17: a retry (the step committed the alert, then crashed) got nothing, so nobody delivered it.
-    # Until a channel has it, every call returns the same alert (its sending step skips channels done).
-    [retried] = await services.record_stuck_run_alerts(0)
+    # Until a channel has it, the function run that recorded it gets it back; another one (a concurrent tick)
+    # does not, so it is never sent twice.
+    [retried] = await services.record_stuck_run_alerts(0, "01MONITOR")
     assert retried.id == alert.id
+    assert await services.record_stuck_run_alerts(0, "01OTHERTICK") == []
     assert len(await list_alerts(db)) == 1  # still one alert per stuck run
     registry = NotifierRegistry({ChannelKind.LOG: MemoryNotifier()})
     log = ChannelNotifications(settings(alert_channels="log"), db, registry)
     [target] = log.alert_targets()
     await log.mark_alert_delivered(alert, target)
-    assert await services.record_stuck_run_alerts(0) == []  # delivered: the next tick sends nothing
+    assert await services.record_stuck_run_alerts(0, "01MONITOR") == []  # delivered: nothing to send again
 
 
 async def test_notifications_resolve_addresses_and_secrets_inside_the_send(db: Database, user: User) -> None:
@@ -242,7 +244,7 @@ async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorde
     services = DatabaseRunServices(db, config)
     run_id = await new_run(db, user)
     await services.mark_run_running(run_id, "e")
-    [alert] = await services.record_stuck_run_alerts(0)
+    [alert] = await services.record_stuck_run_alerts(0, "01MONITOR")
     for target in targets:
         await notifications.send_alert(alert, target)
         await notifications.mark_alert_delivered(alert, target)
