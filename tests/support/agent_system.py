@@ -27,7 +27,9 @@ from marketing_agent.services import (
     Database,
     InngestEventSender,
     create_user,
+    link_telegram_chat,
     make_inngest_client,
+    resolve_user_by_api_key,
     sync_skills,
     upgrade_database,
 )
@@ -51,6 +53,12 @@ class AgentSystem:
     telegram: FakeTelegram
     database: Database
     client: inngest.Inngest  # the app's one Inngest client (events out of the API and the functions)
+
+    async def link_chat(self, chat_id: int) -> None:
+        """Link a Telegram chat to the test user the way the bot does (``/link`` from the chat itself)."""
+        key = self.api.headers["authorization"].removeprefix("Bearer ")
+        user = await resolve_user_by_api_key(self.database, key)
+        await link_telegram_chat(self.database, user.id, chat_id)
 
     async def start_run(self, skill: str = "copywriting", message: str = "Write the homepage hero.") -> str:
         reply = await self.api.post("/runs", json={"skillName": skill, "message": message})

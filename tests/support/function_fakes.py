@@ -55,6 +55,7 @@ class FakeRun:
     outcome: SkillOutcome | None = None
     telegram_chat_id: str | None = None
     telegram_message_id: int | None = None
+    engine_run_id: str | None = None
 
 
 @dataclass
@@ -72,9 +73,12 @@ class FakeServices:
         if run_id not in self.runs:
             raise NotFound(f"run {run_id} not found")
         run = self.runs[run_id]
+        if run.status == "failed" and run.engine_run_id not in (None, engine_run_id):  # a replay: a new attempt
+            run.status, run.error, run.engine_run_id = "running", None, engine_run_id
         if run.status in {"completed", "failed", "cancelled"}:
             return False
         run.status = "running"
+        run.engine_run_id = run.engine_run_id or engine_run_id
         return True
 
     async def get_client_slug(self, client_id: str) -> str:

@@ -10,6 +10,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+class ToolName(StrEnum):
+    """The tools a skill may list in ``allowed-tools`` (all read-only; see docs/agent-loop.md)."""
+
+    WEB_FETCH = "web_fetch"
+    WEB_SEARCH = "web_search"
+    READ_CLIENT_FILE = "read_client_file"
+    LIST_CLIENT_FILES = "list_client_files"
+
+
 class SkillSource(StrEnum):
     BUILTIN = "builtin"
     DIRECTORY = "directory"  # SKILLS_DIR
@@ -61,6 +70,9 @@ class SkillMetadata:
     related_skills: tuple[str, ...] = ()
     # markdown heading lines the output must contain, in order, written with their level: "## Timeline"
     required_sections: tuple[str, ...] = ()
+    # the agent loop's limits; None: the defaults of ``agent.loop`` (1 turn without tools, 10 with)
+    max_turns: int | None = None
+    max_tool_calls: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +86,8 @@ class Skill:
     # (path relative to the skill folder, text) of each references/**.md file, sorted by path:
     # ("references/checklist.md", "# SEO audit checklist …")
     references: tuple[tuple[str, str], ...] = ()
+    # ``allowed-tools`` of the front matter (space-separated in the Agent Skills spec)
+    allowed_tools: tuple[ToolName, ...] = ()
 
     @property
     def has_rules(self) -> bool:

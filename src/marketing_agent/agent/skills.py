@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from marketing_agent.agent.skill import Skill, SkillCategory, SkillMetadata, SkillSource
+from marketing_agent.agent.skill import Skill, SkillCategory, SkillMetadata, SkillSource, ToolName
 from marketing_agent.errors import SkillInvalid, SkillNotFound
 
 if TYPE_CHECKING:
@@ -153,13 +153,47 @@ def _parse_metadata(raw: object, where: str) -> SkillMetadata:
     for related in values.get("related_skills", ()):
         if (reason := validate_skill_name(related)) is not None:
             raise _invalid(where, f"metadata.related_skills: {reason}")
+    values.update(_parse_loop_limits(raw, where))
     unknown = sorted(
-        set(raw) - {*_METADATA_STR_FIELDS, *_METADATA_LIST_FIELDS, "category", "max_tokens", "temperature"}
+        set(raw)
+        - {*_METADATA_STR_FIELDS, *_METADATA_LIST_FIELDS, *_LOOP_LIMITS, "category", "max_tokens", "temperature"}
     )
     if unknown:
         # The Agent Skills format lets metadata carry anything; we only use what we know.
         logger.debug("skill %s: ignoring unknown metadata keys %s", where, unknown)
     return SkillMetadata(**values)
+
+
+_LOOP_LIMITS = {"max_turns": 50, "max_tool_calls": 100}  # field: the most a skill may ask for
+
+
+def _parse_loop_limits(raw: dict[str, Any], where: str) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for key, most in _LOOP_LIMITS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise _invalid(where, f"metadata.{key} must be an integer from 1 to {most}")
+        values[key] = value
+    return values
+
+
+def _parse_allowed_tools(raw: object, where: str) -> tuple[ToolName, ...]:
+    """``allowed-tools``: space-separated names (the Agent Skills spec); a YAML list is taken too."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        names = raw.split()
+    elif isinstance(raw, list) and all(isinstance(n, str) for n in raw):
+        names = [n.strip() for n in raw]
+    else:
+        raise _invalid(where, "allowed-tools must be a space-separated string of tool names")
+    known = {t.value for t in ToolName}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise _invalid(where, f"allowed-tools: unknown tool {unknown[0]!r}; known tools: {', '.join(sorted(known))}")
+    return tuple(dict.fromkeys(ToolName(n) for n in names))
 
 
 def _parse_category(value: object, where: str) -> SkillCategory:
@@ -199,6 +233,7 @@ def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillS
         raise _invalid(where, f"description is {len(description)} characters, at most {MAX_DESCRIPTION_CHARS} allowed")
 
     metadata = _parse_metadata(front.get("metadata"), where)
+    allowed_tools = _parse_allowed_tools(front.get("allowed-tools"), where)
     instructions = body.strip()
     if not instructions:
         raise _invalid(where, "the instructions (the markdown after the front matter) are empty")
@@ -217,6 +252,7 @@ def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillS
         metadata=metadata,
         rules=rules.strip() if rules is not None and rules.strip() else None,
         references=references,
+        allowed_tools=allowed_tools,
     )
 
 

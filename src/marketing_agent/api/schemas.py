@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 from pydantic.alias_generators import to_camel
 
 from marketing_agent.agent.detect import DetectionMethod, OutputType
@@ -144,6 +144,14 @@ class RunCreateIn(RequestModel):
     client_id: uuid.UUID | None = None
     options: dict[str, Any] | None = None
 
+    @field_validator("options")
+    @classmethod
+    def _no_telegram_origin(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        # options.telegram names the chat the result goes to; only the bot sets it, for the chat it is in.
+        if value is not None and "telegram" in value:
+            raise ValueError("options.telegram is set by the Telegram bot only")
+        return value
+
 
 class DetectIn(RequestModel):
     message: StrictStr = Field(min_length=1, max_length=10_000)
@@ -179,6 +187,35 @@ class RunOutputOut(WireModel):
     format: str
 
 
+class RunTurnOut(WireModel):
+    """One model turn of the agent loop (step ``llm-turn-N``)."""
+
+    turn: int
+    model: str
+    stop_reason: str | None
+    tokens_input: int
+    tokens_output: int
+    cost_usd: float | None
+    latency_seconds: float
+    tool_calls: list[str]  # the step ids of the tool calls this turn asked for
+    server_searches: int
+
+
+class RunToolCallOut(WireModel):
+    """One tool call of the agent loop (step ``tool-N-<name>``)."""
+
+    step: str
+    name: str
+    input: dict[str, Any]
+    status: str  # ok | error
+    duration_ms: int
+    bytes: int
+    url: str | None
+    http_status: int | None
+    error: str | None
+    cached: bool
+
+
 class RunOut(WireModel):
     id: uuid.UUID
     status: str
@@ -196,6 +233,8 @@ class RunOut(WireModel):
     warnings: list[str]
     engine_run_id: str | None
     output: RunOutputOut | None
+    turns: list[RunTurnOut] = []
+    tool_calls: list[RunToolCallOut] = []
 
 
 class RunListItemOut(WireModel):

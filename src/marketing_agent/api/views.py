@@ -81,6 +81,8 @@ def run(r: SkillRun) -> s.RunOut:
         warnings=r.warnings,
         engine_run_id=r.engine_run_id,
         output=output,
+        turns=[s.RunTurnOut.model_validate(t) for t in (r.agent_trace or {}).get("turns", [])],
+        tool_calls=[s.RunToolCallOut.model_validate(c) for c in (r.agent_trace or {}).get("tool_calls", [])],
     )
 
 

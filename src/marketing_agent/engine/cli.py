@@ -14,10 +14,12 @@ import typer
 
 from .config import EngineConfig
 from .errors import EngineConfigError
+from .replay_cli import replay_app
 
 DEFAULT_DB = "sqlite:///./.marketing-agent/engine.db"
 
 engine_app = typer.Typer(help="The durable execution engine (Inngest SDK protocol).", no_args_is_help=False)
+engine_app.add_typer(replay_app, name="replay")
 
 
 def warn_insecure_dev(what: str) -> None:

@@ -53,3 +53,10 @@ class SyncFailed(EngineError):
     code = "sync_failed"
     retryable = True
     status = 502
+
+
+class Conflict(EngineError):
+    """The action does not apply to the object's current state (e.g. resuming a finished replay)."""
+
+    code = "conflict"
+    status = 409

@@ -14,6 +14,7 @@ from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooL
 from .execution.client import AppClient
 from .execution.cron import CronScheduler
 from .execution.dispatcher import Executor
+from .execution.replays import Replays
 from .execution.runtime import Runtime
 from .flow.port import RunStartGate, StepClaimGate
 from .functions.model import parse_app
@@ -37,6 +38,7 @@ class EngineService:
         self.registry: Registry
         self.runtime: Runtime
         self.executor: Executor
+        self.replays: Replays
         self.client = AppClient(config.signing_key, config.request_timeout, config.dev, config.ai_gateway_hosts)
         self.cron: CronScheduler | None = None
         self._bg: list[asyncio.Task[None]] = []
@@ -49,8 +51,10 @@ class EngineService:
         self.runtime = Runtime(self.config, self.store, self.registry, self._start_gate, self._claim_gate)
         await self.client.start()
         self.executor = Executor(self.runtime, self.client)
+        self.replays = Replays(self.runtime, self.executor)
         if self.config.workers:
             await self.executor.start()
+            self.replays.start()
         if self.config.cron:
             self.cron = CronScheduler(self.runtime, self.executor)
             await self.cron.resync()
@@ -67,6 +71,7 @@ class EngineService:
         if self.cron:
             await self.cron.stop()
         if self.config.workers:
+            await self.replays.stop()
             await self.executor.stop()
         await self.client.close()
         await self.store.close()

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from marketing_agent import services
 from marketing_agent.errors import ClientNotFound, ConfigError, NotificationRejected
@@ -99,9 +100,18 @@ class DatabaseRunServices:
         run = await services.mark_run_failed(self._db, run_id, error)
         return run.status is services.SkillRunStatus.FAILED
 
+    async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
+        await services.record_run_trace(self._db, run_id, trace)
+
     async def get_run_notice(self, run_id: str) -> RunNotice:
         run = await services.get_skill_run(self._db, _uuid(run_id))
         chat, message = telegram_origin(run.options)
+        if chat is not None:
+            # Only a chat linked to the run's own user gets its result (a forged chat id gets nothing).
+            owner = await services.user_for_telegram_chat(self._db, chat)
+            if owner is None or owner.id != run.user_id:
+                chat, message = None, None
+        workflow = (run.options or {}).get("workflow")
         return RunNotice(
             run_id=str(run.id),
             user_id=str(run.user_id),
@@ -113,6 +123,7 @@ class DatabaseRunServices:
             error=run.error_message,
             telegram_chat_id=chat,
             telegram_message_id=message,
+            workflow_run_id=str(workflow.get("workflowRunId")) if isinstance(workflow, dict) else None,
         )
 
     async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:

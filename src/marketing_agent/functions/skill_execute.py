@@ -2,8 +2,11 @@
 
 Steps (ids are part of the durable state: never rename them)::
 
-    update-status-running → get-client-slug → execute-skill → save-output → create-output-record
-    → update-status-completed → send-completion-event
+    update-status-running → get-client-slug → plan-skill → execute-skill → save-output
+    → create-output-record → update-status-completed → send-completion-event
+
+A skill with tools replaces ``execute-skill`` by the agent loop's steps (``llm-turn-N``,
+``tool-N-<name>``, ``record-trace``; see ``functions.skill_loop``).
 
 Failure paths (what the seed got wrong is fixed here):
 
@@ -16,6 +19,10 @@ Failure paths (what the seed got wrong is fixed here):
 
 Cancellation: a run cancelled before it starts is skipped at the first step; one cancelled while a step
 runs stays cancelled (the completion step does not overwrite it) and no completion event is sent.
+
+Replay: an engine replay (or rerun) of a failed function run is a new attempt on the SAME skill run, not a
+second run row: ``update-status-running`` moves the failed run back to running and records the new function
+run id (``services.mark_run_running``); the output key and row are per skill run, so it still has one output.
 
 Idempotency: the output key contains the run id and the output row is unique per run, so a step re-run
 after a crash rewrites the same file and finds the same row. Emitted events carry ids derived from the
@@ -42,6 +49,7 @@ from marketing_agent.functions.events import (
     SkillExecuteCompleted,
     SkillExecuteFailed,
 )
+from marketing_agent.functions.skill_loop import run_llm
 from marketing_agent.storage import keys
 
 logger = logging.getLogger(__name__)
@@ -159,7 +167,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
 
         proceed = await ctx.step.run("update-status-running", running_step)
         if not proceed:
-            # Cancelled, deleted, or finished by an earlier function run of the same event: never resurrect it.
+            # Cancelled, deleted, or completed by an earlier function run of the same event: never resurrect it.
             ctx.logger.info("skill run %s is no longer runnable; skipping", run_id)
             return {"success": False, "runId": run_id, "skipped": True}
 
@@ -188,7 +196,14 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 raise _retry_later(exc) from exc
             return {"failed": False, **asdict(outcome)}
 
-        executed = await ctx.step.run("execute-skill", execute_step)
+        async def single_step(plan_warnings: list[str]) -> dict[str, Any]:
+            value: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
+            if plan_warnings and not value["failed"]:
+                value = {**value, "warnings": [*plan_warnings, *(value["warnings"] or ())]}
+            return value
+
+        # The one call site of the LLM work: one step, or the multi-turn tool loop (functions.skill_loop).
+        executed = await run_llm(ctx, deps, data, client_slug, single_step, _retry_later)
         if executed["failed"]:
             return await give_up(executed)
         outcome = outcome_from_json(executed)

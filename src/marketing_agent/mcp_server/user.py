@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from mcp.server import MCPServer
@@ -36,6 +36,7 @@ _POLL_SECONDS = 0.5
 RunId = Annotated[uuid.UUID, Field(description="The run id from run_skill or the API.")]
 OutputId = Annotated[uuid.UUID, Field(description="The output id from get_run.")]
 ClientId = Annotated[uuid.UUID, Field(description="The client id from list_clients.")]
+WorkflowRunId = Annotated[uuid.UUID, Field(description="The workflow run id from start_workflow.")]
 
 
 def build_user_server(api: ApiProvider) -> MCPServer:
@@ -134,6 +135,58 @@ def build_user_server(api: ApiProvider) -> MCPServer:
         async with api(ctx) as client:
             rated: dict[str, Any] = await client.call("POST", "/feedback", json=body)
         return rated
+
+    @server.tool(description="The workflows (multi-skill campaigns) that can be started: name, inputs, stages.")
+    async def list_workflows(ctx: Context[Any, Any]) -> dict[str, Any]:
+        async with api(ctx) as client:
+            workflows: dict[str, Any] = await client.call("GET", "/workflows")
+        return workflows
+
+    @server.tool(
+        description=(
+            "Start a workflow with its inputs (see list_workflows). Returns the workflow run id; stages that "
+            "wait for approval are reviewed with review_stage."
+        )
+    )
+    async def start_workflow(
+        name: Annotated[str, Field(min_length=1, max_length=64, description="A name from list_workflows.")],
+        ctx: Context[Any, Any],
+        inputs: dict[str, str | int | float] | None = None,
+        client_id: Annotated[uuid.UUID | None, Field(description="A client id from list_clients.")] = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"inputs": inputs or {}}
+        if client_id:
+            body["clientId"] = str(client_id)
+        async with api(ctx) as client:
+            started: dict[str, Any] = await client.call("POST", f"/workflows/{_segment(name)}/runs", json=body)
+        return started
+
+    @server.tool(description="A workflow run: status and each stage (status, run ids, output id, revisions).")
+    async def get_workflow_run(workflow_run_id: WorkflowRunId, ctx: Context[Any, Any]) -> dict[str, Any]:
+        async with api(ctx) as client:
+            found: dict[str, Any] = await client.call("GET", f"/workflow-runs/{_segment(workflow_run_id)}")
+        return found
+
+    @server.tool(
+        description=(
+            "Review a stage that awaits review: approve, revise (with notes: the stage runs again, at most 3 "
+            "times) or reject (the workflow ends)."
+        )
+    )
+    async def review_stage(
+        workflow_run_id: WorkflowRunId,
+        stage: Annotated[str, Field(min_length=1, max_length=64)],
+        decision: Literal["approve", "revise", "reject"],
+        ctx: Context[Any, Any],
+        notes: Annotated[str | None, Field(max_length=5_000)] = None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {"decision": decision}
+        if notes:
+            body["notes"] = notes
+        path = f"/workflow-runs/{_segment(workflow_run_id)}/stages/{_segment(stage)}/review"
+        async with api(ctx) as client:
+            reviewed: dict[str, Any] = await client.call("POST", path, json=body)
+        return reviewed
 
     @server.resource("output://{output_id}", mime_type="text/markdown", description="An output's Markdown text.")
     async def output_resource(output_id: str, ctx: Context[Any, Any]) -> str:

@@ -12,6 +12,7 @@ from marketing_agent.db.enums import ChannelKind
 from marketing_agent.db.models import UserChannelRow, UserRow
 from marketing_agent.db.session import Database
 from marketing_agent.errors import Conflict, NotFound, ValidationFailed
+from marketing_agent.netguard import AllowList, BlockedAddressError, check_url
 from marketing_agent.services.records import Channel, User
 
 logger = logging.getLogger(__name__)
@@ -35,9 +36,29 @@ def _check(channel: str, address: str) -> ChannelKind:
 
 
 async def add_channel(
-    db: Database, user_id: uuid.UUID, channel: str, address: str, *, secret: str | None = None
+    db: Database,
+    user_id: uuid.UUID,
+    channel: str,
+    address: str,
+    *,
+    secret: str | None = None,
+    allow: AllowList | None = None,
 ) -> Channel:
+    """Add a channel. With ``allow`` (the API passes NOTIFY_ALLOWED_HOSTS), a Slack or webhook URL that
+    resolves to a loopback, private, link-local or metadata address is refused now, with a clear reason;
+    the notifiers' guarded transport refuses it again at send time (DNS may change in between)."""
     kind = _check(channel, address)
+    if allow is not None and kind in {ChannelKind.SLACK, ChannelKind.WEBHOOK}:
+        try:
+            await check_url(address.strip(), allow)
+        except BlockedAddressError as exc:
+            raise ValidationFailed(f"address refused: {exc.message}", details=[{"field": "address"}]) from exc
+    if kind is ChannelKind.TELEGRAM:
+        # Anyone can type a chat id; only the chat itself proves it is yours (link_telegram_chat, the bot).
+        raise ValidationFailed(
+            "a Telegram chat is linked from the chat itself: send /link YOUR_API_KEY to the bot",
+            details=[{"field": "channel"}],
+        )
     row = UserChannelRow(id=uuid.uuid4(), user_id=user_id, channel=kind.value, address=address.strip(), secret=secret)
     try:
         async with db.transaction() as session:
@@ -105,6 +126,8 @@ async def unlink_telegram_chat(db: Database, chat_id: int | str) -> bool:
 
 
 async def user_for_telegram_chat(db: Database, chat_id: int | str) -> User | None:
+    """The chat's one user. ``link_telegram_chat`` moves a chat's link in one transaction, so there is one
+    row; should two ever exist (links racing), the newest link wins — never an arbitrary one."""
     async with db.transaction() as session:
         row = await session.scalar(
             select(UserRow)
@@ -113,6 +136,7 @@ async def user_for_telegram_chat(db: Database, chat_id: int | str) -> User | Non
                 UserChannelRow.channel == ChannelKind.TELEGRAM.value,
                 UserChannelRow.address == str(chat_id),
             )
+            .order_by(UserChannelRow.created_at.desc(), UserChannelRow.id.desc())
             .limit(1)
         )
     return User.of(row) if row is not None else None

@@ -193,6 +193,7 @@ class SkillRun:
     model: str | None
     error_message: str | None
     warnings: list[str]
+    agent_trace: dict[str, Any] | None
     engine_event_id: str | None
     engine_run_id: str | None
     queued_at: datetime
@@ -216,6 +217,7 @@ class SkillRun:
             model=row.model,
             error_message=row.error_message,
             warnings=list(row.warnings or []),
+            agent_trace=row.agent_trace,
             engine_event_id=row.engine_event_id,
             engine_run_id=row.engine_run_id,
             queued_at=row.queued_at,

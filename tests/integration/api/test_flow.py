@@ -169,7 +169,7 @@ async def test_cancel(api: Api) -> None:
 async def test_channels(api: Api) -> None:
     made = await api.http.post(
         "/api/v1/me/channels",
-        json={"channel": "webhook", "address": "https://example.com/hook"},
+        json={"channel": "webhook", "address": "https://93.184.215.14/hook"},  # public; no DNS in tests
         headers=api.auth(),
     )
     assert made.status_code == 201
@@ -181,3 +181,19 @@ async def test_channels(api: Api) -> None:
     assert (await api.http.get("/api/v1/me/channels", headers=api.auth(api.other_key))).json()["data"]["total"] == 0
     gone = await api.http.delete(f"/api/v1/me/channels/{channel['id']}", headers=api.auth())
     assert data(gone) == {"deleted": True}
+
+
+async def test_a_webhook_to_an_internal_address_is_refused(api: Api) -> None:
+    """SSRF: a webhook or Slack URL at loopback, a private network or the metadata service."""
+    for channel, address in (
+        ("webhook", "http://127.0.0.1:8288/v1/events"),
+        ("webhook", "http://10.0.0.5/hook"),
+        ("slack", "http://169.254.169.254/latest/meta-data"),
+        ("webhook", "http://[::1]:8000/api/inngest"),
+    ):
+        made = await api.http.post("/api/v1/me/channels", json={"channel": channel, "address": address},
+                                   headers=api.auth())  # fmt: skip
+        assert made.status_code == 422, address
+        assert made.json()["error"]["details"] == [{"field": "address"}]
+    listing = data(await api.http.get("/api/v1/me/channels", headers=api.auth()))
+    assert listing["total"] == 0

@@ -15,7 +15,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
-from marketing_agent.services import mark_run_completed, mark_run_running, record_output
+from marketing_agent.agent.skills import load_skill_catalog
+from marketing_agent.services import mark_run_completed, mark_run_running, record_output, sync_skills
 from support.api_harness import Api
 
 USER_TOOLS = {
@@ -27,6 +28,10 @@ USER_TOOLS = {
     "list_clients",
     "upload_client_file",
     "rate_output",
+    "list_workflows",
+    "start_workflow",
+    "get_workflow_run",
+    "review_stage",
 }
 
 
@@ -169,3 +174,31 @@ async def test_another_users_ids_are_not_found(served: Api) -> None:
         assert "OUTPUT_NOT_FOUND" in await call_error(ada, "rate_output", output_id=output_id, overall_score=5)
         with pytest.raises(MCPError, match="OUTPUT_NOT_FOUND"):
             await ada.read_resource(f"output://{output_id}")
+
+
+async def test_workflows_start_read_and_review(served: Api) -> None:
+    await sync_skills(served.database, (await load_skill_catalog()).all())  # the workflows' skills
+    async with mcp_client(served) as client:
+        names = {w["name"] for w in (await call(client, "list_workflows"))["workflows"]}
+        assert {"landing-page-launch", "email-campaign", "content-batch", "competitor-teardown"} <= names
+        started = await call(
+            client, "start_workflow", name="email-campaign", inputs={"goal": "trial to paid", "audience": "trials"}
+        )
+        found = await call(client, "get_workflow_run", workflow_run_id=started["workflowRunId"])
+        assert [stage["name"] for stage in found["stages"]] == ["research", "sequence", "edit"]
+        early = await call_error(
+            client, "review_stage", workflow_run_id=started["workflowRunId"], stage="sequence", decision="approve"
+        )
+        missing_input = await call_error(client, "start_workflow", name="email-campaign", inputs={"goal": "x"})
+        unknown = await call_error(client, "start_workflow", name="no-such-workflow")
+        bad_decision = await call_error(
+            client, "review_stage", workflow_run_id=started["workflowRunId"], stage="sequence", decision="maybe"
+        )
+    assert "CONFLICT" in early or "409" in early
+    assert "audience" in missing_input
+    assert "WORKFLOW_NOT_FOUND" in unknown
+    assert "decision" in bad_decision
+    async with mcp_client(served, served.other_key) as eve:
+        assert "WORKFLOW_RUN_NOT_FOUND" in await call_error(
+            eve, "get_workflow_run", workflow_run_id=started["workflowRunId"]
+        )

@@ -133,3 +133,42 @@ def test_old_signatures_are_refused() -> None:
     assert not verify(body, sign(body, KEY, int(now) - 301), KEY)  # a replayed answer from 5 minutes ago
     assert not verify(body, sign(body, KEY, int(now) + 301), KEY)
     assert not verify(body, None, KEY)
+
+
+async def test_reserved_event_names_are_refused_from_the_event_api(tmp_path: Path) -> None:
+    """A faked ``inngest/function.failed`` would run on-failure handlers with data of the sender's choosing."""
+    async with engine(tmp_path) as (c, svc):
+        for name in ("inngest/function.failed", "inngest/function.finished", "Inngest/scheduled.timer"):
+            reply = await c.post("/e/k", json=[{"name": "ok/one", "data": {}}, {"name": name, "data": {}}])
+            assert reply.status_code == 400, name
+            assert "reserved" in reply.json()["error"]
+        assert await svc.store.list_events() == []  # the whole batch was refused, not half of it
+        assert (await c.post("/e/k", json={"name": "app/inngest-like", "data": {}})).status_code == 200
+
+
+async def test_event_keys_are_checked_in_production(tmp_path: Path) -> None:
+    cfg: dict[str, Any] = {"dev": False, "event_keys": ("ek-one", "ek-two"), "signing_key": KEY}
+    async with engine(tmp_path, **cfg) as (c, _):
+        for key in ("ek-two", "ek-one"):
+            assert (await c.post(f"/e/{key}", json={"name": "a/b"})).status_code == 200
+        for key in ("ek-on", "ek-one-", "EK-ONE"):
+            assert (await c.post(f"/e/{key}", json={"name": "a/b"})).status_code == 401
+
+
+async def test_server_errors_carry_a_request_id_and_no_exception_text(tmp_path: Path) -> None:
+    async with engine(tmp_path) as (c, svc):
+
+        async def broken(*_args: Any, **_kwargs: Any) -> Any:
+            raise RuntimeError("connect to postgresql://admin:hunter2@10.0.0.7/engine failed")
+
+        svc.store.list_apps = broken
+        svc.store.schema_version = broken
+        failed = await c.get("/v1/apps")
+        assert failed.status_code == 500
+        assert "hunter2" not in failed.text
+        assert "10.0.0.7" not in failed.text
+        assert failed.json()["request_id"] == failed.headers["x-request-id"]
+        health = await c.get("/health")
+        assert health.status_code == 503
+        assert "hunter2" not in health.text
+        assert "10.0.0.7" not in health.text

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from marketing_agent.errors import ClientNotFound, NotificationRejected
+from marketing_agent.errors import ClientNotFound, NotificationRejected, ValidationFailed
 from marketing_agent.functions import ChannelTarget, RunNotice, SkillOutcome
 from marketing_agent.functions.adapters import ChannelNotifications, DatabaseRunServices
 from marketing_agent.notify import ChannelKind, MemoryNotifier, NotificationKind, NotifierRegistry
@@ -18,8 +18,11 @@ from marketing_agent.services import (
     create_client,
     create_feedback,
     create_run,
+    create_user,
     get_skill_run,
+    link_telegram_chat,
     list_alerts,
+    user_for_telegram_chat,
 )
 from marketing_agent.settings import Settings
 
@@ -95,6 +98,7 @@ async def test_client_slug_and_missing_client(db: Database, user: User) -> None:
 
 async def test_notice_carries_output_and_telegram_origin(db: Database, user: User) -> None:
     services = DatabaseRunServices(db, settings())
+    await link_telegram_chat(db, user.id, 42)  # the bot only starts runs from chats linked to their user
     run_id = await new_run(db, user, options={"telegram": {"chatId": 42, "messageId": 7}})
     await services.mark_run_running(run_id, "e")
     output_id = await services.record_output(
@@ -109,6 +113,24 @@ async def test_notice_carries_output_and_telegram_origin(db: Database, user: Use
         output_id,
     )
     assert (notice.telegram_chat_id, notice.telegram_message_id) == ("42", 7)
+
+
+async def test_a_chat_of_someone_else_gets_nothing(db: Database, user: User) -> None:
+    """The attack: a run whose options name another user's chat (or a chat nobody linked)."""
+    services = DatabaseRunServices(db, settings())
+    victim = (await create_user(db, "victim@example.com")).user
+    await link_telegram_chat(db, victim.id, 4711)
+    for chat in (4711, 999):
+        run_id = await new_run(db, user, options={"telegram": {"chatId": chat, "messageId": 1}})
+        notice = await services.get_run_notice(run_id)
+        assert (notice.telegram_chat_id, notice.telegram_message_id) == (None, None)
+    with pytest.raises(ValidationFailed, match="/link"):
+        await add_channel(db, user.id, "telegram", "4711")
+    # One chat, one user: a later /link from the chat moves it, and the lookup names the newest owner.
+    await link_telegram_chat(db, user.id, 4711)
+    owner = await user_for_telegram_chat(db, 4711)
+    assert owner is not None
+    assert owner.id == user.id
 
 
 async def test_channel_labels_never_show_webhook_urls(db: Database, user: User) -> None:
@@ -189,3 +211,25 @@ async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorde
     assert f"{API}/api/v1/runs/{run_id}" in slack.sent[0][0].body
     [stored] = await list_alerts(db)
     assert stored.delivered_channels == ["log", "slack:hooks.slack.test"]
+
+
+async def test_a_replay_of_a_failed_run_is_a_new_attempt_on_the_same_row(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    assert await services.mark_run_running(run_id, "01FIRST") is True
+    assert await services.mark_run_failed(run_id, "overloaded") is True
+    # The function run that failed it does not reopen it (a retried step of the same function run).
+    assert await services.mark_run_running(run_id, "01FIRST") is False
+
+    # A replay: another function run of the same event.
+    assert await services.mark_run_running(run_id, "01REPLAY") is True
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert (run.status.value, run.error_message, run.completed_at, run.engine_run_id) == (
+        "running", None, None, "01REPLAY",
+    )  # fmt: skip
+    assert await services.mark_run_running(run_id, "01REPLAY") is True  # the step retried: same answer
+    await services.record_output(run_id, key="outputs/r.md", title="T", content="x", output_format="markdown")
+    assert await services.mark_run_completed(run_id, OUTCOME) is True
+    # Completed and cancelled runs are never reopened.
+    assert await services.mark_run_running(run_id, "01THIRD") is False
+    assert (await get_skill_run(db, uuid.UUID(run_id))).engine_run_id == "01REPLAY"

@@ -34,6 +34,7 @@ def settings_for(llm: FakeAnthropic, **overrides: object) -> Settings:
         "anthropic_api_key": llm.api_key,
         "anthropic_base_url": llm.base_url,
         "llm_timeout_seconds": 10,
+        "llm_allowed_models": "claude-test-model",  # a run may pick it (agent/spend.py)
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -65,6 +66,15 @@ async def test_run_options_reach_the_request(executor: CatalogSkillExecutor, llm
     await executor("copywriting", "Homepage hero", None, {"maxTokens": 321, "model": "claude-test-model"})
     body = llm.requests[0].json
     assert (body["max_tokens"], body["model"]) == (321, "claude-test-model")
+
+
+async def test_a_model_off_the_allow_list_is_refused_for_good(
+    executor: CatalogSkillExecutor, llm: FakeAnthropic
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await executor("copywriting", "x", None, {"model": "claude-most-expensive"})
+    assert permanent(refused.value)
+    assert llm.requests == []
 
 
 async def test_unknown_skill_and_bad_options_are_permanent(executor: CatalogSkillExecutor) -> None:

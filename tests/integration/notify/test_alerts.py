@@ -34,6 +34,7 @@ async def test_alert_reaches_every_channel(
     settings = _settings(
         alert_channels=f"log, slack, email, webhook:{http_recorder.url}/alerts, telegram:777",
         slack_webhook_url=f"{http_recorder.url}/slack",
+        notify_allowed_hosts="127.0.0.1",  # the recorder is on loopback, which is refused unless listed
         alert_email_to="ops@example.com",
         smtp_url=f"smtp://mailer:p%40ss@{smtp_server.host}:{smtp_server.port}",
         telegram_bot_token=fake_telegram.token,
@@ -61,6 +62,7 @@ async def test_a_failing_channel_does_not_stop_the_others(
     fake_telegram.blocked_chats.add(13)
     settings = _settings(
         alert_channels=f"pager, telegram:13, email, webhook:{http_recorder.url}/alerts, telegram:14",
+        notify_allowed_hosts="127.0.0.1",
         telegram_bot_token=fake_telegram.token,
         telegram_api_base_url=fake_telegram.origin,
     )
@@ -73,3 +75,17 @@ async def test_a_failing_channel_does_not_stop_the_others(
 
 async def test_no_alert_channels_delivers_nothing() -> None:
     assert await deliver_alert(ALERT, _settings()) == []
+
+
+async def test_alert_urls_to_internal_addresses_are_refused(http_recorder: HttpRecorder) -> None:
+    """The attack: an alert (or Slack) URL pointing at this machine or the metadata service. Without
+    NOTIFY_ALLOWED_HOSTS naming the host, nothing is sent."""
+    settings = _settings(
+        alert_channels=f"slack, webhook:{http_recorder.url}/alerts, webhook:http://169.254.169.254/latest/meta-data",
+        slack_webhook_url=f"{http_recorder.url}/slack",
+    )
+    report = await deliver_alert_report(ALERT, settings)
+    assert report.delivered == []
+    assert len(report.failed) == 3
+    assert all(reason.startswith("NOTIFICATION_REJECTED") for reason in report.failed.values())
+    assert http_recorder.received == []

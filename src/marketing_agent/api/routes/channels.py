@@ -16,6 +16,7 @@ from marketing_agent.api.schemas import (
     Envelope,
     ErrorEnvelope,
 )
+from marketing_agent.netguard import AllowList
 from marketing_agent.services import add_channel, delete_channel, list_user_channels
 
 router = APIRouter(prefix="/me/channels", tags=["channels"], responses=ERRORS)
@@ -37,7 +38,8 @@ async def channels_create(body: ChannelCreateIn, user: CurrentUser, ctx: Context
     secret = body.secret
     if body.channel == "webhook" and secret is None:
         secret = secrets.token_urlsafe(32)  # the receiver verifies our HMAC-SHA256 signature with it
-    created = await add_channel(ctx.database, user.id, body.channel, body.address, secret=secret)
+    allow = AllowList.parse(ctx.settings.notify_allowed_hosts)  # SSRF: no internal address unless listed
+    created = await add_channel(ctx.database, user.id, body.channel, body.address, secret=secret, allow=allow)
     return Envelope(data=ChannelCreatedOut(**views.channel(created).model_dump(), secret=created.secret))
 
 

@@ -1,7 +1,7 @@
 """The engine's dashboard: a Starlette sub-app built by :func:`create_dashboard_app`, mounted at ``/``.
 
 It reads only through the engine's query API (``Store`` read methods and ``store/inspect.py``) and acts only
-through :class:`EngineService` (sync, invoke, send, cancel, rerun), like saq's web UI over its queue.
+through :class:`EngineService` (sync, invoke, send, cancel, rerun, replays), like saq's web UI over its queue.
 :class:`EngineExtras` bundles what ``create_engine_app`` adds beside the JSON API: ``/metrics``, the step-log
 endpoint, the dashboard mount and the retention task.
 """
@@ -22,6 +22,7 @@ from ..http.step_logs import StepLogsEndpoint
 from ..service import EngineService
 from .pages import Pages
 from .render import make_env
+from .replays import ReplayPages
 from .retention import Retention
 
 __all__ = ["EngineExtras", "create_dashboard_app"]
@@ -33,6 +34,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_dashboard_app(service: EngineService, config: EngineConfig) -> ASGIApp:
     pages = Pages(service, config, make_env())
     g = pages.guard
+    replays = ReplayPages(pages)
     routes: list[BaseRoute] = [
         Route("/", g(pages.overview), methods=["GET"]),
         Route("/apps", g(pages.apps), methods=["GET"]),
@@ -47,6 +49,10 @@ def create_dashboard_app(service: EngineService, config: EngineConfig) -> ASGIAp
         Route("/events", g(pages.events), methods=["GET"]),
         Route("/events/send", g(pages.send_event), methods=["POST"]),
         Route("/events/{event_id}", g(pages.event), methods=["GET"]),
+        Route("/replays", g(replays.list), methods=["GET"]),
+        Route("/replays", g(replays.create), methods=["POST"]),
+        Route("/replays/{replay_id}", g(replays.show), methods=["GET"]),
+        Route("/replays/{replay_id}/{action}", g(replays.act), methods=["POST"]),
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),

@@ -17,7 +17,7 @@ from typing import Any
 from .._ids import now_ms
 from ..flow.port import FLOW_KIND_PREFIX
 from ..functions.model import FunctionDef
-from ..store import Conn, Opcode, QueueItem, QueueKind, RunRecord
+from ..store import CallState, Conn, Opcode, QueueItem, QueueKind, RunRecord
 from .client import AppClient, Reply, ai_headers
 from .opcodes import Applier
 from .runtime import Runtime
@@ -142,10 +142,11 @@ class Executor:
     # ---- processing ---------------------------------------------------------------------------------
 
     async def _run_chain(self, item: QueueItem | None) -> None:
+        state: CallState | None = None  # what the previous step left for ``item``, when it is its next call
         while item is not None and not self._stopping:
             try:
                 try:
-                    follow = await self._process(item)
+                    follow, state = await self._process(item, state)
                 finally:
                     await self.rt.claim_gate.release(item)  # frees the item's concurrency slots
             except asyncio.CancelledError:
@@ -173,9 +174,13 @@ class Executor:
             self._wake.set()
             return
 
-    async def _process(self, item: QueueItem) -> list[QueueItem]:
+    async def _process(self, item: QueueItem, state: CallState | None) -> tuple[list[QueueItem], CallState | None]:
+        """The items to process next (the first by this task) and, when known, the first one's call state."""
         if item.kind == QueueKind.CALL:
-            return await self._call(item)
+            return await self._call(item, state)
+        return await self._timer(item), None
+
+    async def _timer(self, item: QueueItem) -> list[QueueItem]:
         now = now_ms()
         async with self.store.transaction() as tx:
             if not await self.store.item_exists(tx, item.id):
@@ -201,7 +206,7 @@ class Executor:
     def _build_body(
         self,
         run: RunRecord,
-        memos: list[tuple[str, str]],
+        memos: tuple[tuple[str, str], ...],
         fn: FunctionDef,
         item: QueueItem,
         force_plan: bool,
@@ -228,12 +233,15 @@ class Executor:
             ).encode()
         return body
 
-    async def _call(self, item: QueueItem) -> list[QueueItem]:
-        run, memos, pending = await self.store.load_call_state(item.run_id)
-        if run is None or not run.active:
+    async def _call(self, item: QueueItem, state: CallState | None) -> tuple[list[QueueItem], CallState | None]:
+        # A sequential run's next call reuses what its previous step wrote (the store checked, in the same
+        # transaction, that the run was active): no read between two steps. Otherwise read it.
+        state = state or await self.store.load_call_state(item.run_id)
+        if state is None or not state.run.active:
             async with self.store.transaction() as tx:
                 await self.store.delete_item(tx, item.id)
-            return []
+            return [], None
+        run = state.run
         fn = self.rt.registry.get(run.function_id)
         if fn is None:
             await self.rt.registry.refresh()
@@ -242,17 +250,16 @@ class Executor:
             async with self.store.transaction() as tx:
                 locked = await self.store.lock_run(tx, item.run_id)
                 if locked is None or not locked.active:
-                    return []
+                    return [], None
                 err = {"name": "FunctionNotFound", "message": f"function {run.function_id} is not registered"}
-                return await self.rt.fail(tx, locked, err, now_ms())
+                return await self.rt.fail(tx, locked, err, now_ms()), None
         delay_to = await self.rt.claim_gate.allow(item, fn)
         if delay_to is not None:
             async with self.store.transaction() as tx:
                 await self.store.reschedule_item(tx, item.id, item.attempt, delay_to)
             self.hint(delay_to)
-            return []
-        force_plan = pending > 0
-        body = self._build_body(run, memos, fn, item, force_plan)
+            return [], None
+        body = self._build_body(run, state.memos, fn, item, force_plan=state.pending > 0)
         url = _with_step(fn.url, item.target)
         started = now_ms()
         reply = await self.client.post(url, body)
@@ -271,7 +278,18 @@ class Executor:
         if ops is not None and len(ops) == 1 and ops[0].get("op") == Opcode.STEP_RUN:
             done = await self.applier.lone_step_run(item, ops[0], reply, started, ended)
             if done is not None:
-                return done
+                next_items, memo_json = done
+                # Carried only for a run with nothing pending when its state was read: then no other item of
+                # the run can have memoized a step meanwhile, and the memos read plus this one are all.
+                if len(next_items) == 1 and memo_json is not None and state.pending == 0:
+                    return next_items, state.after_step(str(ops[0].get("id")), memo_json, started)
+                return next_items, None
+        return await self._apply(item, fn, ops, reply, started, ended), None
+
+    async def _apply(
+        self, item: QueueItem, fn: FunctionDef, ops: list[dict[str, Any]] | None, reply: Reply, started: int,
+        ended: int,
+    ) -> list[QueueItem]:  # fmt: skip
         async with self.store.transaction() as tx:
             if not await self.store.item_exists(tx, item.id):
                 return []  # someone else took over the item (our lease expired); their answer wins

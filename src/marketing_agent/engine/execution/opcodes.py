@@ -192,9 +192,12 @@ class Applier:
 
     async def lone_step_run(
         self, item: QueueItem, op: dict[str, Any], reply: Reply, started: int, ended: int
-    ) -> list[QueueItem] | None:
+    ) -> tuple[list[QueueItem], str | None] | None:
         """:meth:`step_done` for an answer that is one ``StepRun``, done by the store in one round trip.
-        None: a case the store leaves to the generic path (limits, race, re-reported step, …)."""
+
+        Returns the items due now with the memo written (JSON text; None when nothing was written), or None:
+        a case the store leaves to the generic path (limits, race, a step already memoized, …).
+        """
         memo_text = json.dumps({"data": op.get("data")}, separators=(",", ":"), ensure_ascii=False)
         if len(memo_text) > self.config.max_step_output_bytes:
             return None
@@ -205,10 +208,12 @@ class Applier:
         )  # fmt: skip
         if result == "fallback":
             return None
-        if result == "gone" or result is None:
-            return []
+        if result == "gone":
+            return [], None
+        if result is None:
+            return [], memo_text
         assert isinstance(result, QueueItem)
-        return [result]
+        return [result], memo_text
 
     async def step_planned(self, a: Answer, op: Op) -> list[QueueItem] | None:
         """A parallel step to run: its own call, leased to this process and run at once."""

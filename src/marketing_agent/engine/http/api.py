@@ -23,6 +23,13 @@ log = logging.getLogger(__name__)
 RUN_STATUSES = ("QUEUED", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "SKIPPED")  # SKIPPED: flow control
 
 
+RESERVED_EVENT_PREFIX = "inngest/"
+
+
+def _is_reserved(name: str) -> bool:
+    return name.strip().lower().startswith(RESERVED_EVENT_PREFIX)
+
+
 def _svc(request: Request) -> EngineService:
     svc: EngineService = request.app.state.engine
     return svc
@@ -67,10 +74,15 @@ def _check_sdk_auth(request: Request) -> None:
 async def send_events(request: Request) -> Response:
     svc = _svc(request)
     key = request.path_params["key"]
-    if not svc.config.dev and key not in svc.config.event_keys:
+    # Every configured key is compared, each in constant time: the answer's timing says nothing about a key.
+    known = [hmac.compare_digest(key.encode(), k.encode()) for k in svc.config.event_keys]
+    if not svc.config.dev and not any(known):
         return JSONResponse({"status": 401, "message": "", "error": "Event key not found"}, status_code=401)
     try:
         events = svc.parse_events(await request.body(), request.headers.get("x-inngest-event-id-seed"))
+        reserved = [payload["name"] for _id, payload, _user_id in events if _is_reserved(payload["name"])]
+        if reserved:  # inngest/function.failed & co. come from the engine only; a fake one would run handlers
+            raise InvalidRequest(f"event name {reserved[0]!r} is reserved: {RESERVED_EVENT_PREFIX}* are the engine's")
         ids = await svc.send_events(events)
     except EngineError as exc:
         return JSONResponse({"ids": [], "status": exc.status, "error": str(exc)}, status_code=exc.status)
@@ -119,8 +131,9 @@ async def health(request: Request) -> Response:
     svc = _svc(request)
     try:
         version = await svc.store.schema_version()
-    except Exception as exc:  # the database is unreachable
-        return _json({"status": "error", "error": str(exc)}, 503)
+    except Exception:  # the database is unreachable; its message (host names, users) is for the log only
+        log.exception("health check: the store does not answer")
+        return _json({"status": "error", "error": "store unavailable"}, 503)
     return _json({"status": "ok", "schema_version": version, "mode": "dev" if svc.config.dev else "production"})
 
 

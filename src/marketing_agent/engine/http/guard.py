@@ -1,4 +1,4 @@
-"""Who may use the inspection and control API (``/v1/...``, ``/v0/gql``).
+"""Who may use the inspection and control API (``/v1/...``, ``/v0/gql``, the operator's MCP at ``/mcp``).
 
 Inngest's dev server leaves its GraphQL and control endpoints open to anyone who can reach the port (a
 complaint we set out to fix, ``shared/docs/inngest-semantics.md`` §3). Here they follow the dashboard's rule
@@ -23,7 +23,7 @@ from .auth import access
 
 
 def _guarded(path: str) -> bool:
-    if path == "/v0/gql":
+    if path in {"/v0/gql", "/mcp"}:
         return True
     return path.startswith("/v1/") and not path.endswith("/logs")
 

@@ -13,6 +13,8 @@ use DNS rebinding (``evil.example`` first resolving to the attacker, then to 127
   (the SDK, curl) do not. ``Origin: null`` (sandboxed frames, redirects) is refused.
 * **Content type**: a state-changing request with a body to a JSON endpoint (``/e``, ``/fn``, ``/v0``,
   ``/v1``) must say ``application/json`` — the one type a no-cors request cannot send (``415``).
+* **Failures**: an unhandled exception answers ``500`` with a request id and "internal error", never the
+  exception's text (which is logged under that id).
 * **Body size**: ``content-length`` above ``max_request_bytes`` is refused before reading, and a body that
   grows past it while being read (chunked) stops there (``413``); no endpoint reads an unbounded body.
 """
@@ -20,12 +22,16 @@ use DNS rebinding (``evil.example`` first resolving to the attacker, then to 127
 from __future__ import annotations
 
 import json
+import logging
+import uuid
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..config import EngineConfig, is_loopback_host, is_wildcard_host
 from ..errors import PayloadTooLarge
+
+log = logging.getLogger(__name__)
 
 _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _JSON_PREFIXES = ("/e/", "/fn/", "/v0/", "/v1/")
@@ -115,15 +121,22 @@ class RequestGuard:
             if started:
                 raise
             await _answer(send, 413, exc.code, str(exc))
+        except Exception:
+            if started:
+                raise
+            # The exception's text (SQL, paths, addresses) goes to the log under an id the client can quote.
+            request_id = uuid.uuid4().hex
+            log.exception("unhandled error in %s %s", scope["method"], scope["path"], extra={"request_id": request_id})
+            await _answer(send, 500, "internal_error", "internal error", request_id=request_id)
 
 
-async def _answer(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": message, "code": code, "status": status}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
-        }
-    )
+async def _answer(send: Send, status: int, code: str, message: str, *, request_id: str | None = None) -> None:
+    payload: dict[str, object] = {"error": message, "code": code, "status": status}
+    headers = [(b"content-type", b"application/json")]
+    if request_id:
+        payload["request_id"] = request_id
+        headers.append((b"x-request-id", request_id.encode()))
+    body = json.dumps(payload).encode()
+    headers.append((b"content-length", str(len(body)).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

@@ -21,11 +21,12 @@ from .._ids import new_ulid
 from .apps import AppOps
 from .queue import QueueOps
 from .reads import ReadOps
+from .replays import ReplayOps
 from .runs import RunOps
 from .schema import migrate
 
 
-class Store(QueueOps, AppOps, RunOps, ReadOps):
+class Store(QueueOps, AppOps, RunOps, ReadOps, ReplayOps):
     """Owns the database. ``transaction()`` yields a :class:`Conn` for the write methods of its parts."""
 
     @classmethod

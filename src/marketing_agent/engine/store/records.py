@@ -8,7 +8,7 @@ member compares equal to the stored text and is written as it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
@@ -166,3 +166,25 @@ class StepRecord:
             memo_json=(row.get("memo") if row.get("memo") is not None else "null") if row.get("has_memo") else None,
             opts=json.loads(opts) if isinstance(opts, str) else opts,
         )
+
+
+@dataclass(frozen=True)
+class CallState:
+    """What a call to the app is built from: the run, its memoized steps as (step hash, memo JSON text) in
+    order, and how many of its steps are pending (then the SDK is asked to plan, not to run)."""
+
+    run: RunRecord
+    memos: tuple[tuple[str, str], ...]
+    pending: int
+
+    def after_step(self, step_id: str, memo_json: str, now: int) -> CallState:
+        """The state once ``step_id`` completed with ``memo_json`` and nothing else is pending — what the
+        store has just written, so the next call of a sequential run needs no read."""
+        run = replace(
+            self.run,
+            status=RunStatus.RUNNING,
+            started_at=self.run.started_at if self.run.started_at is not None else now,
+            step_count=self.run.step_count + 1,
+            state_bytes=self.run.state_bytes + len(memo_json),
+        )
+        return CallState(run, (*self.memos, (step_id, memo_json)), 0)

@@ -13,6 +13,7 @@ from .records import (
     ACTIVE_STATUSES,
     PENDING_STEP_STATUSES,
     RUN_COLUMNS,
+    CallState,
     QueueItem,
     QueueKind,
     RunRecord,
@@ -84,18 +85,18 @@ class RunOps(Database):
         row = await tx.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?" + suffix, run_id)
         return None if row is None else RunRecord.from_row(row)
 
-    async def load_call_state(self, run_id: str) -> tuple[RunRecord | None, list[tuple[str, str]], int]:
-        """(the run, memoized steps as (hash, memo JSON text), number of pending steps) for a call."""
+    async def load_call_state(self, run_id: str) -> CallState | None:
+        """What the next call of the run is built from (None: no such run)."""
         async with self._read() as c:
             row = await c.fetchrow(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", run_id)
             if row is None:
-                return None, [], 0
+                return None
             rows = await c.fetch(
                 "SELECT step_id, memo, has_memo, status FROM steps WHERE run_id = ? ORDER BY seq", run_id
             )
-        memos = [(r["step_id"], r["memo"] if r["memo"] is not None else "null") for r in rows if r["has_memo"]]
+        memos = tuple((r["step_id"], r["memo"] if r["memo"] is not None else "null") for r in rows if r["has_memo"])
         pending = sum(1 for r in rows if r["status"] in PENDING_STEP_STATUSES)
-        return RunRecord.from_row(row), memos, pending
+        return CallState(RunRecord.from_row(row), memos, pending)
 
     async def memos(self, run_id: str) -> dict[str, Any]:
         async with self._read() as c:

@@ -1,5 +1,5 @@
 """The engine's one schema history, for every table: runs, steps and queue (1–3), the dashboard's (4),
-flow control's (101+).
+bulk replays (5), flow control's (101+).
 
 ``MIGRATIONS`` is an ordered list of (version, statements); ``engine_schema`` records the versions applied;
 ``migrate`` applies the missing ones in one transaction at start-up. To change the schema, append a version;
@@ -145,6 +145,23 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             """CREATE INDEX IF NOT EXISTS dash_step_logs_run ON step_logs (run_id, id)""",
             """CREATE INDEX IF NOT EXISTS dash_runs_parent ON runs (parent_run_id)""",
             """CREATE INDEX IF NOT EXISTS dash_runs_rerun_of ON runs (rerun_of)""",
+        ],
+    ),
+    (
+        5,
+        [
+            # Bulk replays (store/replays.py, docs/engine.md § Replay): what was asked, where it stands, and the
+            # original runs it matched, each with the run that replays it once started.
+            """CREATE TABLE replays (
+                id TEXT PRIMARY KEY, function_id TEXT NOT NULL, statuses TEXT NOT NULL, since BIGINT NOT NULL,
+                until BIGINT NOT NULL, filter_expr TEXT, rate DOUBLE PRECISION NOT NULL, status TEXT NOT NULL,
+                matched INTEGER NOT NULL, started INTEGER NOT NULL, error TEXT, next_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, ended_at BIGINT)""",
+            """CREATE INDEX replays_status ON replays (status)""",
+            """CREATE TABLE replay_runs (
+                replay_id TEXT NOT NULL, seq INTEGER NOT NULL, original_run_id TEXT NOT NULL, run_id TEXT,
+                PRIMARY KEY (replay_id, seq))""",
+            """CREATE INDEX replay_runs_run ON replay_runs (run_id)""",
         ],
     ),
     # ---- flow control (docs/flow-control.md; statements in flow.py) ----
