@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     public_api_url: str | None = Field(
         None, description="Public base URL of the API, used in links; default http://API_HOST:API_PORT."
     )
+    output_link_ttl: int = Field(
+        7 * 24 * 3600, ge=60, description="Seconds a signed output link in a notification stays valid (7 days)."
+    )
+    output_link_key: SecretStr | None = Field(
+        None,
+        description="HMAC key of output links; rotating it revokes them. Default: derived from INNGEST_SIGNING_KEY,"
+        " else a random key in DATA_DIR.",
+    )
     engine_dashboard_token: SecretStr | None = Field(
         None, description="Token for the dashboard when not in dev mode / not on loopback."
     )
@@ -124,6 +132,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma list of where alerts go: slack, email:addr, webhook:url, log."
     )
     alert_email_to: str | None = Field(None, description="Recipient of e-mail alerts.")
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC key that signs webhook alerts (as completion webhooks are signed); required for them."
+    )
     notify_allowed_hosts: str | None = Field(
         None,
         description="Comma list of hosts (`host` or `host:port`) Slack, webhook and alert URLs may reach although"
