@@ -70,13 +70,16 @@ from marketing_agent.services.lifecycle import (
     mark_run_running,
     record_output,
     record_run_trace,
+    run_claimed_by,
 )
+from marketing_agent.services.output_links import output_link, output_link_valid
 from marketing_agent.services.outputs import (
     DownloadLink,
     get_download_link,
     get_output,
     get_output_content,
     list_outputs,
+    read_output_content,
 )
 from marketing_agent.services.records import (
     Alert,
@@ -98,6 +101,7 @@ from marketing_agent.services.records import (
 )
 from marketing_agent.services.runs import (
     cancel_run,
+    check_daily_runs,
     create_run,
     estimate_wait_seconds,
     get_run,
@@ -197,6 +201,7 @@ __all__ = [
     "cancel_run",
     "cancel_workflow_run",
     "candidates_of",
+    "check_daily_runs",
     "context_summary",
     "count_users",
     "create_client",
@@ -250,13 +255,17 @@ __all__ = [
     "mark_run_failed",
     "mark_run_running",
     "mark_workflow_started",
+    "output_link",
+    "output_link_valid",
     "process_feedback",
     "put_context_file",
+    "read_output_content",
     "record_output",
     "record_run_trace",
     "recorded_review",
     "resolve_user_by_api_key",
     "review_stage",
+    "run_claimed_by",
     "set_schedule_paused",
     "start_workflow_run",
     "sync_skills",

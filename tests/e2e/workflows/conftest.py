@@ -95,8 +95,7 @@ async def system(tmp_path: Path, llm: FakeAnthropic, telegram: FakeTelegram) -> 
     settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
     settings = settings.model_copy(update={"workflows_dir": write_workflows(tmp_path / "workflows")})
     async with agent_system(settings, llm, telegram) as running:
-        added = await running.api.post("/me/channels", json={"channel": "telegram", "address": str(CHAT)})
-        assert added.status_code == 201, added.text
+        await running.link_chat(CHAT)
         yield running
 
 
