@@ -9,6 +9,7 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
+from marketing_agent.agent.detect import DetectionMethod, OutputType
 from marketing_agent.agent.run_options import RunOptions
 from marketing_agent.agent.skill import SkillCategory
 
@@ -158,11 +159,11 @@ class SkillCandidateOut(WireModel):
 
 class DetectionOut(WireModel):
     skill: str | None = Field(description="The skill to run; null when nothing is confident.")
-    method: Literal["explicit", "keywords", "model", "none"]
+    method: DetectionMethod
     confidence: float = Field(description="0-1.")
     candidates: list[SkillCandidateOut] = Field(description="Ranked, best first.")
     client_id: uuid.UUID | None = Field(description="The user's client named in the message, by name or slug.")
-    output_type: str | None = Field(description="The kind of output asked for, e.g. landing-page, email-sequence.")
+    output_type: OutputType | None = Field(description="The kind of output asked for, e.g. landing-page.")
 
 
 class RunQueuedOut(WireModel):
