@@ -172,9 +172,14 @@ async def test_low_feedback_raises_one_alert_a_day(db: Database, user: User) -> 
     output_id = await services.record_output(
         run_id, key="outputs/c.md", title="T", content="c", output_format="markdown"
     )
+    other_run = await new_run(db, user)
+    other_output = await services.record_output(
+        other_run, key="outputs/d.md", title="T", content="d", output_format="markdown"
+    )
     events = InMemoryEventSender()
     first = await create_feedback(db, events, user.id, output_id=uuid.UUID(output_id), overall_score=1)
-    second = await create_feedback(db, events, user.id, output_id=uuid.UUID(output_id), overall_score=2)
+    # One rating per user per output: the second is on another output.
+    second = await create_feedback(db, events, user.id, output_id=uuid.UUID(other_output), overall_score=2)
 
     alert = await services.process_feedback(str(first.id))
     assert alert is not None
