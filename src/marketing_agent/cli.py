@@ -26,6 +26,7 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from marketing_agent._step_lines import tool_detail
 from marketing_agent.errors import ConfigError, MarketingAgentError
 from marketing_agent.settings import Settings, load_settings
 
@@ -569,7 +570,7 @@ class _StepWatcher:
             if self.seen.get(name) != state:
                 self.seen[name] = state
                 retry = f" (attempt {state[1]})" if state[1] > 1 else ""
-                lines.append(f"step {name}: {state[0]}{retry}")
+                lines.append(f"step {name}: {state[0]}{retry}{tool_detail(step)}")
         return lines
 
 

@@ -132,6 +132,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma list of where alerts go: slack, email:addr, webhook:url, log."
     )
     alert_email_to: str | None = Field(None, description="Recipient of e-mail alerts.")
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC key that signs webhook alerts (as completion webhooks are signed); required for them."
+    )
     notify_allowed_hosts: str | None = Field(
         None,
         description="Comma list of hosts (`host` or `host:port`) Slack, webhook and alert URLs may reach although"

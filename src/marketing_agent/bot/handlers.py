@@ -16,7 +16,7 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
@@ -86,6 +86,12 @@ class BotHandlers:
         if message is None or chat is None:
             return
         api_key = " ".join(context.args or []).strip()
+        if chat.type != ChatType.PRIVATE:
+            # In a group every member would read the key and get the results; only a private chat links.
+            if api_key:
+                await _delete(message)
+            await context.bot.send_message(chat.id, texts.LINK_PRIVATE_ONLY, parse_mode=ParseMode.HTML)
+            return
         if not api_key:
             await reply_html(message, texts.LINK_USAGE)
             return

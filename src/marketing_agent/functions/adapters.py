@@ -13,7 +13,10 @@ from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from marketing_agent import services
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.errors import ClientNotFound, ConfigError, NotificationRejected
 from marketing_agent.functions.deps import AlertRecord, ChannelTarget, RunNotice, SkillOutcome
 from marketing_agent.notify import (
@@ -51,14 +54,11 @@ def _alert_record(alert: services.Alert, title: str) -> AlertRecord:
 
 
 def telegram_origin(options: dict[str, object] | None) -> tuple[str | None, int | None]:
-    """The chat and "working on it" message of a run the bot started (``options.telegram``)."""
-    origin = (options or {}).get("telegram")
-    if not isinstance(origin, dict):
+    """The chat and "working on it" message of a run the bot (or the original design's bot) started."""
+    try:
+        return StoredRunOptions.model_validate(options or {}).telegram_origin()
+    except ValidationError:  # a run stored before options were checked: no origin to edit
         return None, None
-    chat, message = origin.get("chatId"), origin.get("messageId")
-    if chat is None or not isinstance(message, int):
-        return None, None
-    return str(chat), message
 
 
 class DatabaseRunServices:
@@ -70,7 +70,7 @@ class DatabaseRunServices:
 
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
         run = await services.mark_run_running(self._db, run_id, engine_run_id=engine_run_id)
-        return not run.status.is_terminal
+        return services.run_claimed_by(run, engine_run_id)
 
     async def get_client_slug(self, client_id: str) -> str:
         slug = await services.get_client_slug(self._db, client_id)

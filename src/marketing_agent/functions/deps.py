@@ -81,7 +81,8 @@ class RunServices(Protocol):
     """The skill-run use cases (``marketing_agent.services``); each call is idempotent."""
 
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
-        """True when the run may proceed; False when it was cancelled or already finished.
+        """True when the run may proceed; False when it was cancelled, already finished, or is claimed by
+        another function run (a duplicate ``skill.execute`` for the same run under another event id).
 
         ``engine_run_id`` links the skill run to the engine's function run carrying it out. A failed run
         reached by another function run (an engine replay or rerun) is a new attempt: it runs again.

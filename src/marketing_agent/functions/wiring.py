@@ -18,6 +18,7 @@ from marketing_agent.agent.execute import SkillOptions, SkillResult, execute_ski
 from marketing_agent.agent.llm import LLMProvider, Message, make_provider
 from marketing_agent.agent.loop import AgentLoop, TurnDecision
 from marketing_agent.agent.loop_records import LoopPlan, TurnRecord
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.agent.skill import Skill
 from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
 from marketing_agent.agent.spend import check_spend
@@ -37,9 +38,6 @@ from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
-
-#: Keys of a run's ``options`` that are not LLM options (who to notify, which workflow stage it is).
-NON_LLM_OPTIONS = frozenset({"telegram", "workflow"})
 
 
 class CatalogSkillExecutor:
@@ -135,7 +133,9 @@ def _llm_options(options: dict[str, Any], settings: Settings) -> SkillOptions:
     # never saw POST /runs (bot, schedules, workflows): the operator's spend caps apply to all of them.
     check_spend(options, settings)
     try:
-        return SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
+        # The services checked the options with this model when the run was created; only an event sent
+        # past them can fail here. Delivery fields (telegram, outputType, workflow) never reach the LLM.
+        return StoredRunOptions.model_validate(options).llm()
     except ValueError as exc:
         raise ValidationFailed(f"invalid run options: {exc}") from exc
 
@@ -276,7 +276,6 @@ class FunctionsMount:
 
 
 __all__ = [
-    "NON_LLM_OPTIONS",
     "CatalogSkillExecutor",
     "FunctionsMount",
     "build_function_deps",

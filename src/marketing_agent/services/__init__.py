@@ -70,6 +70,7 @@ from marketing_agent.services.lifecycle import (
     mark_run_running,
     record_output,
     record_run_trace,
+    run_claimed_by,
 )
 from marketing_agent.services.output_links import output_link, output_link_valid
 from marketing_agent.services.outputs import (
@@ -264,6 +265,7 @@ __all__ = [
     "recorded_review",
     "resolve_user_by_api_key",
     "review_stage",
+    "run_claimed_by",
     "set_schedule_paused",
     "start_workflow_run",
     "sync_skills",

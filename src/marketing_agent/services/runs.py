@@ -8,8 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.db.enums import SkillRunStatus
 from marketing_agent.db.models import ClientRow, OutputRow, SkillRow, SkillRunRow
 from marketing_agent.db.session import Database
@@ -78,6 +80,8 @@ async def create_run(
     is returned as it is; one recorded but not confirmed is sent again with the same event id."""
     if not message.strip() or len(message) > MESSAGE_MAX:
         raise ValidationFailed("message must be 1-10,000 characters", details=[{"field": "message"}])
+    if options is not None:
+        options = parse_run_options(options).to_wire()
     if run_id is not None:
         async with db.transaction() as session:
             existing = await session.get(SkillRunRow, run_id)
@@ -150,6 +154,18 @@ async def _send_run(
     async with db.transaction() as session:
         await session.execute(update(SkillRunRow).where(SkillRunRow.id == run_id).values(engine_event_id=event_id))
     return await get_skill_run(db, run_id)
+
+
+def parse_run_options(options: dict[str, Any]) -> StoredRunOptions:
+    """The run's options checked now, so a run is never failed later for options it was accepted with."""
+    try:
+        return StoredRunOptions.model_validate(options)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(["options", *(str(p) for p in e["loc"])]), "message": e["msg"]} for e in exc.errors()
+        ]
+        names = ", ".join(p["field"] for p in problems)
+        raise ValidationFailed(f"invalid run options: {names}", details=problems) from exc
 
 
 async def _fail_unsent(db: Database, run_id: uuid.UUID, reason: str) -> None:

@@ -93,7 +93,7 @@ async def test_run_output_feedback_cycle(api: Api) -> None:
             "skillName": "copywriting",
             "message": "Homepage hero",
             "clientId": client["id"],
-            "options": {"k": 1},
+            "options": {"outputType": "homepage", "maxTokens": 500},
         },
         headers=api.auth(),
     )

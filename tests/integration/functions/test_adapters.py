@@ -79,6 +79,29 @@ async def test_run_lifecycle_through_the_adapter(db: Database, user: User) -> No
     assert await services.mark_run_running(run_id, "01OTHER") is False
 
 
+async def test_a_running_run_belongs_to_the_function_run_that_claimed_it(db: Database, user: User) -> None:
+    # Issue 17: a second skill.execute for the same runId (another event id) went ahead while the run was
+    # running, so the LLM was called (and paid) twice.
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    assert await services.mark_run_running(run_id, "01FIRST") is True
+    assert await services.mark_run_running(run_id, "01SECOND") is False  # the duplicate is a no-op
+    assert await services.mark_run_running(run_id, "01FIRST") is True  # the claimant's retry goes on
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert (run.status.value, run.engine_run_id) == ("running", "01FIRST")
+
+
+async def test_the_original_bots_telegram_fields_name_the_origin(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    await link_telegram_chat(db, user.id, 5)
+    run_id = await new_run(db, user, options={"outputType": "homepage", "telegramChatId": 5, "telegramMessageId": 9})
+    notice = await services.get_run_notice(run_id)
+    assert (notice.telegram_chat_id, notice.telegram_message_id) == ("5", 9)
+    # The flat spelling gets no more than the bot's own: a chat not linked to the run's user gets nothing.
+    foreign = await new_run(db, user, options={"telegramChatId": 4711, "telegramMessageId": 1})
+    assert (await services.get_run_notice(foreign)).telegram_chat_id is None
+
+
 async def test_failed_run_is_not_runnable_and_keeps_its_error(db: Database, user: User) -> None:
     services = DatabaseRunServices(db, settings())
     run_id = await new_run(db, user)

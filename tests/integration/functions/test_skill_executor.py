@@ -115,3 +115,15 @@ async def test_no_usable_provider_fails_permanently(llm: FakeAnthropic) -> None:
         await run("copywriting", "x", None, {})
     assert permanent(unconfigured.value)
     assert "ANTHROPIC_API_KEY" in str(unconfigured.value)
+
+
+async def test_the_original_bots_options_run_and_only_llm_options_reach_the_provider(
+    executor: CatalogSkillExecutor, llm: FakeAnthropic
+) -> None:
+    # Issue 17: these options were accepted with a 202 and then failed the run ("Extra inputs are not permitted").
+    original = {"outputType": "homepage", "telegramChatId": 1, "telegramMessageId": 2, "maxTokens": 333}
+    outcome = await executor("copywriting", "Homepage hero", None, original)
+    assert outcome.output.startswith("# Hero")
+    body = llm.requests[0].json
+    assert body["max_tokens"] == 333
+    assert "homepage" not in str(body["messages"])  # delivery fields never reach the provider

@@ -36,7 +36,8 @@ StatusFilter = Annotated[str | None, Query(pattern="^(queued|running|completed|f
     },
 )
 async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Envelope[RunQueuedOut]:
-    check_spend(body.options, ctx.settings)  # model allow-list, token caps: a clear 422 now, not a failed run
+    options = None if body.options is None else body.options.to_wire()
+    check_spend(options, ctx.settings)  # model allow-list, token caps: a clear 422 now, not a failed run
     await check_daily_runs(ctx.database, user.id, ctx.settings.runs_per_day)
     if body.skill_name == AUTO_SKILL:
         run, _ = await create_detected_run(
@@ -46,7 +47,7 @@ async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Env
             user.id,
             message=body.message,
             client_id=body.client_id,
-            options=body.options,
+            options=options,
         )
     else:
         run = await create_run(
@@ -56,7 +57,7 @@ async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Env
             skill_name=body.skill_name,
             message=body.message,
             client_id=body.client_id,
-            options=body.options,
+            options=options,
         )
     wait = await estimate_wait_seconds(ctx.database, user.id)
     return Envelope(
