@@ -656,6 +656,12 @@ def mcp_command(api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
     build_user_server(as_configured_user).run("stdio")
 
 
+# Registered last: the schedules commands reuse ApiClient and fail from this module.
+from marketing_agent.cli_schedules import schedules_app  # noqa: E402
+
+app.add_typer(schedules_app, name="schedules")
+
+
 def main() -> None:
     app()
 

@@ -18,6 +18,7 @@ from marketing_agent.db.enums import (
 from marketing_agent.services.alerts import (
     alert_stuck_runs,
     find_stuck_runs,
+    get_alert,
     list_alerts,
     mark_alert_delivered,
 )
@@ -224,6 +225,7 @@ __all__ = [
     "finish_workflow",
     "fire_schedule",
     "fired_event_id",
+    "get_alert",
     "get_client",
     "get_client_by_slug",
     "get_client_slug",

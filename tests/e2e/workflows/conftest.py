@@ -93,7 +93,9 @@ def write_workflows(folder: Path) -> Path:
 @pytest.fixture
 async def system(tmp_path: Path, llm: FakeAnthropic, telegram: FakeTelegram) -> AsyncIterator[AgentSystem]:
     settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
-    settings = settings.model_copy(update={"workflows_dir": write_workflows(tmp_path / "workflows")})
+    settings = settings.model_copy(
+        update={"workflows_dir": write_workflows(tmp_path / "workflows"), "api_rate_limit_per_minute": 0}
+    )
     async with agent_system(settings, llm, telegram) as running:
         await running.link_chat(CHAT)
         yield running

@@ -44,7 +44,10 @@ async def _wait(http: httpx.AsyncClient, path: str, check: Any, what: str, timeo
     raise AssertionError(f"{what} not reached in {timeout}s: {last}")
 
 
-async def test_a_review_after_an_engine_sigkill_resumes_the_workflow(tmp_path: Path, fake_llm: FakeAnthropic) -> None:
+async def test_a_review_after_an_engine_sigkill_resumes_the_workflow(
+    tmp_path: Path, fake_llm: FakeAnthropic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("API_RATE_LIMIT_PER_MINUTE", "0")  # the test polls; the processes read the environment
     system = System(
         root=tmp_path,
         llm_origin=fake_llm.origin,

@@ -81,7 +81,9 @@ async def _wait_ended(system: AgentSystem, function: str, count: int, timeout: f
 @pytest.fixture
 async def system(tmp_path: Path, llm: FakeAnthropic, telegram: FakeTelegram) -> AsyncIterator[AgentSystem]:
     settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
-    settings = settings.model_copy(update={"workflows_dir": write_workflows(tmp_path / "workflows")})
+    settings = settings.model_copy(
+        update={"workflows_dir": write_workflows(tmp_path / "workflows"), "api_rate_limit_per_minute": 0}
+    )
     async with agent_system(settings, llm, telegram) as running:
         yield running
 
@@ -163,6 +165,7 @@ async def test_two_engines_on_postgresql_fire_a_due_schedule_once(
     tmp_path: Path, postgres_url: str, llm: FakeAnthropic, telegram: FakeTelegram
 ) -> None:
     settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
+    settings = settings.model_copy(update={"api_rate_limit_per_minute": 0})  # these tests poll
     async with agent_system(settings, llm, telegram, engine_database_url=postgres_url) as system:
         port = free_port()
         config = EngineConfig(database_url=postgres_url, port=port, fast_retries=True, cron=False, request_timeout=60)
