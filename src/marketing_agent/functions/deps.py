@@ -114,8 +114,10 @@ class RunServices(Protocol):
         """Update metrics and check the skill's health; the alert when one was newly raised."""
         ...
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
-        """One new alert per run stuck in ``running`` that has none yet."""
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
+        """One alert per run stuck in ``running`` (recorded the first time, by the function run
+        ``engine_run_id``). Returned to that function run until some channel got it — so a retry after a
+        crash between the commit and the step's result still delivers it — and never to another one."""
         ...
 
     async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
@@ -178,7 +180,13 @@ class Notifications(Protocol):
         """The usable ``ALERT_CHANNELS`` entries (a misconfigured one is logged and left out)."""
         ...
 
-    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None: ...
+    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Send the alert to one ``ALERT_CHANNELS`` entry, unless it is already marked delivered there."""
+        ...
+
+    async def mark_alert_delivered(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Note that ``target`` got the alert (its own step, after the sending one)."""
+        ...
 
 
 class WorkflowServices(Protocol):

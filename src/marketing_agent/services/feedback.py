@@ -268,7 +268,15 @@ async def process_feedback(
                     f"skill {skill} averages {average:.2f}/5 over its last {len(recent)} feedbacks "
                     f"(below {HEALTH_THRESHOLD:.0f})"
                 ),
-                details={"skillName": skill, "average": average, "window": len(recent), "day": day},
+                # feedbackId: the cause, so a retried step (committed, then crashed before its result was
+                # stored) knows the alert is its own to deliver (functions/adapters.py).
+                details={
+                    "skillName": skill,
+                    "average": average,
+                    "window": len(recent),
+                    "day": day,
+                    "feedbackId": str(key),
+                },
             )
             await session.flush()
             alert = Alert.of(row)
