@@ -26,6 +26,7 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from marketing_agent._step_lines import tool_detail
 from marketing_agent.errors import ConfigError, MarketingAgentError
 from marketing_agent.settings import Settings, load_settings
 
@@ -570,7 +571,7 @@ class _StepWatcher:
             if self.seen.get(name) != state:
                 self.seen[name] = state
                 retry = f" (attempt {state[1]})" if state[1] > 1 else ""
-                lines.append(f"step {name}: {state[0]}{retry}")
+                lines.append(f"step {name}: {state[0]}{retry}{tool_detail(step)}")
         return lines
 
 
@@ -654,6 +655,12 @@ def mcp_command(api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
 
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout carries the protocol
     build_user_server(as_configured_user).run("stdio")
+
+
+# Registered last: the schedules commands reuse ApiClient and fail from this module.
+from marketing_agent.cli_schedules import schedules_app  # noqa: E402
+
+app.add_typer(schedules_app, name="schedules")
 
 
 def main() -> None:

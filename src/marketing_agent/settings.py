@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     public_api_url: str | None = Field(
         None, description="Public base URL of the API, used in links; default http://API_HOST:API_PORT."
     )
+    output_link_ttl: int = Field(
+        7 * 24 * 3600, ge=60, description="Seconds a signed output link in a notification stays valid (7 days)."
+    )
+    output_link_key: SecretStr | None = Field(
+        None,
+        description="HMAC key of output links; rotating it revokes them. Default: derived from INNGEST_SIGNING_KEY,"
+        " else a random key in DATA_DIR.",
+    )
     engine_dashboard_token: SecretStr | None = Field(
         None, description="Token for the dashboard when not in dev mode / not on loopback."
     )
@@ -87,6 +95,19 @@ class Settings(BaseSettings):
     anthropic_base_url: str | None = Field(None, description="Anthropic API origin.")
     openai_api_key: SecretStr | None = Field(None, description="OpenAI(-compatible) API key.")
     openai_base_url: str | None = Field(None, description="OpenAI-compatible base URL (Ollama, vLLM…).")
+    llm_allowed_models: str | None = Field(
+        None, description="Comma list of models a run may pick with options.model (LLM_MODEL always may)."
+    )
+    llm_max_tokens_cap: int = Field(16_000, ge=1, description="Most output tokens a run may ask for (maxTokens).")
+    context_budget_cap_tokens: int = Field(
+        50_000, ge=500, description="Largest client-context budget a run may ask for (contextBudgetTokens)."
+    )
+    api_rate_limit_per_minute: int = Field(
+        120, ge=0, description="API requests per user per minute (each API process counts alone; 0: no limit)."
+    )
+    runs_per_day: int = Field(
+        500, ge=0, description="Runs a user may start through the API per 24 hours (0: no limit)."
+    )
     llm_timeout_seconds: float = Field(120.0, gt=0, description="Timeout of one LLM call.")
 
     # --- the agent loop (docs/agent-loop.md) --------------------------------------------------------
@@ -116,6 +137,9 @@ class Settings(BaseSettings):
         default_factory=list, description="Comma list of where alerts go: slack, email:addr, webhook:url, log."
     )
     alert_email_to: str | None = Field(None, description="Recipient of e-mail alerts.")
+    alert_webhook_secret: SecretStr | None = Field(
+        None, description="HMAC key that signs webhook alerts (as completion webhooks are signed); required for them."
+    )
     notify_allowed_hosts: str | None = Field(
         None,
         description="Comma list of hosts (`host` or `host:port`) Slack, webhook and alert URLs may reach although"

@@ -134,7 +134,11 @@ def system_settings(
 
 @contextlib.asynccontextmanager
 async def agent_system(
-    settings: Settings, llm: FakeAnthropic | FakeOpenAI, telegram: FakeTelegram
+    settings: Settings,
+    llm: FakeAnthropic | FakeOpenAI,
+    telegram: FakeTelegram,
+    *,
+    engine_database_url: str | None = None,
 ) -> AsyncIterator[AgentSystem]:
     """Migrate, sync the skills, create a user, start engine and API, sync the app with the engine."""
     assert settings.database_url is not None
@@ -146,7 +150,7 @@ async def agent_system(
         await sync_skills(database, (await load_skill_catalog(settings.skills_dir)).all())
         api_key = (await create_user(database, "e2e@example.com")).api_key
         engine_config = EngineConfig(
-            database_url=f"sqlite:///{settings.data_dir / 'engine.db'}",
+            database_url=engine_database_url or f"sqlite:///{settings.data_dir / 'engine.db'}",
             port=settings.engine_port,
             fast_retries=True,
             cron=False,  # the monitor is triggered by hand, so no tick lands mid-test

@@ -69,9 +69,13 @@ class FakeAnthropic(FakeLLMServer):
             return reply.status, reply.body, reply.headers
         text = reply.text if reply is not None and reply.text is not None else self.default_text
         usage = self._usage(body, text)
+        searches = sum(1 for block in self._server_searches(body, reply) if block["type"] == "server_tool_use")
+        if searches:
+            usage["server_tool_use"] = {"web_search_requests": searches}
         if reply is not None and reply.usage:
             usage.update(reply.usage)
-        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text else []
+        content: list[dict[str, Any]] = self._server_searches(body, reply)
+        content += [{"type": "text", "text": text}] if text else []
         calls = reply.tool_calls if reply is not None else ()
         if calls:
             # the real API never calls a tool it was not given, nor any with tool_choice none
@@ -97,6 +101,26 @@ class FakeAnthropic(FakeLLMServer):
             "usage": usage,
         }
         return (reply.status if reply else 200), message, (reply.headers if reply else {})
+
+    @staticmethod
+    def _server_searches(body: dict[str, Any], reply: FakeReply | None) -> list[dict[str, Any]]:
+        """The blocks the server-side web search tool adds (only when the request declares it)."""
+        offered = any(str(t.get("type", "")).startswith("web_search_") for t in body.get("tools") or [])
+        if reply is None or not reply.server_searches or not offered:
+            return []
+        blocks: list[dict[str, Any]] = []
+        for n, query in enumerate(reply.server_searches):
+            use_id = f"srvtoolu_fake{n:04d}"
+            result = {
+                "type": "web_search_result",
+                "url": f"https://search.test/{n}",
+                "title": f"Result for {query}",
+                "encrypted_content": f"opaque-{n}",
+                "page_age": None,
+            }
+            blocks.append({"type": "server_tool_use", "id": use_id, "name": "web_search", "input": {"query": query}})
+            blocks.append({"type": "web_search_tool_result", "tool_use_id": use_id, "content": [result]})
+        return blocks
 
     @staticmethod
     def _tool_protocol_error(body: dict[str, Any]) -> str | None:

@@ -31,6 +31,8 @@ class FakeReply:
     stop_reason: str | None = None  # e.g. "max_tokens" (Anthropic) / "length" (OpenAI)
     #: Tool calls the model makes, each ``{"name": …, "input": {…}}`` (the server adds the ids).
     tool_calls: tuple[dict[str, Any], ...] = ()
+    #: Anthropic only: queries the server-side web search runs itself before answering.
+    server_searches: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -364,29 +364,6 @@ async def _load_storage(store: ObjectStore | SkillStore) -> tuple[list[Skill], l
 
 
 # --- the catalog -----------------------------------------------------------------------------------
-_WORD_RE = re.compile(r"[a-z0-9]+")
-# Words that say nothing about which skill is wanted.
-_STOPWORD_TEXT = (
-    "a an and are as at be by can do for from help how i in into is it its me my need of on or our please "
-    "some that the their this to us use want we what when which who will with write you your"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def _stem(word: str) -> str:
-    # Crude but predictable: "emails" ~ "email", "launching" ~ "launch". Enough for offering choices.
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    if word.endswith("s") and not word.endswith("ss") and len(word) >= 4:
-        return word[:-1]
-    return word
-
-
-def _terms(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
-
-
 @dataclass(slots=True)
 class SkillCatalog:
     """Every loaded skill by name, plus the skills that failed to load and why."""
@@ -430,27 +407,17 @@ class SkillCatalog:
     def suggest(self, text: str, limit: int = 3) -> list[Skill]:
         """The skills most likely meant by free text, best first; empty when nothing matches.
 
-        A trigger keyword or the skill's name found in the text weighs most (phrases more than single
-        words); words shared with the description add a little.
+        The skill detector's keyword ranking (``agent.detect``), so the catalogue, the API and the bot
+        agree on what a request points at.
         """
-        terms = _terms(text)
-        if not terms or limit <= 0:
+        from marketing_agent.agent.detect import KeywordIndex, SkillProfile
+
+        if limit <= 0:
             return []
-        padded = f" {' '.join(terms)} "
-        term_set = set(terms)
-        scored: list[tuple[float, str]] = []
-        for skill in self.skills.values():
-            score = 0.0
-            for phrase in (*skill.metadata.trigger_keywords, skill.name.replace("-", " ")):
-                phrase_terms = _terms(phrase)
-                if phrase_terms and f" {' '.join(phrase_terms)} " in padded:
-                    score += 3.0 * len(phrase_terms)
-            score += 2.0 * len(term_set & set(_terms(skill.name.replace("-", " "))))
-            score += 0.5 * len(term_set & set(_terms(skill.description)))
-            if score > 0:
-                scored.append((score, skill.name))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        return [self.skills[name] for _, name in scored[:limit]]
+        index = KeywordIndex(
+            SkillProfile(s.name, s.description, s.metadata.trigger_keywords) for s in self.skills.values()
+        )
+        return [self.skills[c.skill] for c in index.score(text, limit).candidates]
 
 
 async def load_skill_catalog(

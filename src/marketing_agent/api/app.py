@@ -14,6 +14,7 @@ from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
 from marketing_agent.api.context import AppContext
 from marketing_agent.api.errors import install_error_handlers
 from marketing_agent.api.limits import MAX_BODY_BYTES, BodySizeLimit
+from marketing_agent.api.rate_limit import UserRateLimiter
 from marketing_agent.api.routes import channels, clients, detect, feedback, outputs, runs, schedules, skills, workflows
 from marketing_agent.mcp_server import MCP_PATH, UserMcpEndpoint
 from marketing_agent.services import (
@@ -93,6 +94,7 @@ def create_api_app(
         openapi_url="/openapi.json",
     )
     app.state.context = context
+    app.state.rate_limiter = UserRateLimiter(settings.api_rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
     if tracing is not None:  # outermost: the span covers the whole request, the traceparent is read first

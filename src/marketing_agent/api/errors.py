@@ -100,7 +100,11 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
         logger.error("request failed: %s", exc.message, extra={"request_id": request_id, "code": exc.code},
                      exc_info=exc if status == 500 else None)  # fmt: skip
         return error_response(status, code, _GENERIC_5XX.get(status, "internal error"), request_id=request_id)
-    return error_response(status, code, exc.message, details=exc.details, request_id=request_id)
+    response = error_response(status, code, exc.message, details=exc.details, request_id=request_id)
+    retry_after = exc.details.get("retryAfter") if isinstance(exc.details, dict) else None
+    if status == 429 and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)  # and details.retryAfter in the envelope
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

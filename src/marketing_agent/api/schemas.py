@@ -6,9 +6,11 @@ import uuid
 from datetime import datetime
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
+from marketing_agent.agent.detect import DetectionMethod, OutputType
+from marketing_agent.agent.run_options import RunOptions
 from marketing_agent.agent.skill import SkillCategory
 
 T = TypeVar("T")
@@ -141,15 +143,9 @@ class RunCreateIn(RequestModel):
     skill_name: StrictStr = Field(min_length=1, max_length=64)
     message: StrictStr = Field(min_length=1, max_length=10_000)
     client_id: uuid.UUID | None = None
-    options: dict[str, Any] | None = None
-
-    @field_validator("options")
-    @classmethod
-    def _no_telegram_origin(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
-        # options.telegram names the chat the result goes to; only the bot sets it, for the chat it is in.
-        if value is not None and "telegram" in value:
-            raise ValueError("options.telegram is set by the Telegram bot only")
-        return value
+    # RunOptions has no `telegram`: it names the chat the result goes to, and only the bot sets it (for the
+    # chat it is in), so here it is an unknown field like any other (422 naming `options.telegram`).
+    options: RunOptions | None = None
 
 
 class DetectIn(RequestModel):
@@ -163,11 +159,11 @@ class SkillCandidateOut(WireModel):
 
 class DetectionOut(WireModel):
     skill: str | None = Field(description="The skill to run; null when nothing is confident.")
-    method: Literal["explicit", "keywords", "model", "none"]
+    method: DetectionMethod
     confidence: float = Field(description="0-1.")
     candidates: list[SkillCandidateOut] = Field(description="Ranked, best first.")
     client_id: uuid.UUID | None = Field(description="The user's client named in the message, by name or slug.")
-    output_type: str | None = Field(description="The kind of output asked for, e.g. landing-page, email-sequence.")
+    output_type: OutputType | None = Field(description="The kind of output asked for, e.g. landing-page.")
 
 
 class RunQueuedOut(WireModel):
@@ -348,6 +344,10 @@ class ChannelCreateIn(RequestModel):
     secret: StrictStr | None = Field(
         None, min_length=16, max_length=256, description="Webhook HMAC key; generated when omitted."
     )
+
+
+class ChannelVerifyIn(RequestModel):
+    code: StrictStr = Field(min_length=1, max_length=64, description="The code e-mailed to the address.")
 
 
 class ChannelOut(WireModel):

@@ -143,9 +143,9 @@ def channel(c: Channel) -> s.ChannelOut:
 def detection(d: Detection) -> s.DetectionOut:
     return s.DetectionOut(
         skill=d.skill,
-        method=d.method.value,
+        method=d.method,
         confidence=d.confidence,
         candidates=[s.SkillCandidateOut(skill=c.skill, score=c.score) for c in d.candidates],
         client_id=d.client_id,
-        output_type=d.output_type.value if d.output_type is not None else None,
+        output_type=d.output_type,
     )

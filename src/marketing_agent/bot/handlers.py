@@ -16,10 +16,11 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
+from marketing_agent.agent.detect import explicit_skill
 from marketing_agent.bot import browse, callbacks, texts
 from marketing_agent.bot.backend import BotBackend, LinkedUser, SkillSummary
 from marketing_agent.bot.results import result_keyboard
@@ -86,6 +87,12 @@ class BotHandlers:
         if message is None or chat is None:
             return
         api_key = " ".join(context.args or []).strip()
+        if chat.type != ChatType.PRIVATE:
+            # In a group every member would read the key and get the results; only a private chat links.
+            if api_key:
+                await _delete(message)
+            await context.bot.send_message(chat.id, texts.LINK_PRIVATE_ONLY, parse_mode=ParseMode.HTML)
+            return
         if not api_key:
             await reply_html(message, texts.LINK_USAGE)
             return
@@ -157,6 +164,25 @@ class BotHandlers:
         ]
         # Sent as a reply: the button press brings the user's message back, so nothing is stored here.
         await message.reply_html(texts.CHOOSE_SKILL, reply_markup=InlineKeyboardMarkup(buttons), do_quote=True)
+
+    async def skill_command(self, update: Update, context: Context) -> None:
+        """Another command in a private chat: ``/skill-name message`` runs that skill (the explicit form
+        of free text); any other command gets the help."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        user = await self.backend.user_for_chat(chat.id)
+        if user is not None:
+            names = [skill.name for skill in await self.backend.list_skills()]
+            explicit = explicit_skill(message.text, names)
+            if explicit is not None:
+                if explicit.request == message.text.strip():  # the skill's name and nothing to do
+                    await reply_html(message, texts.RUN_USAGE)
+                    return
+                working = await message.reply_html(texts.working(explicit.skill), do_quote=True)
+                await self._start_run(user, explicit.skill, explicit.request, working)
+                return
+        await self.help(update, context)
 
     async def _start_run(
         self, user: LinkedUser, skill: str, request: str, working: Message, client_id: str | None = None

@@ -31,6 +31,10 @@ HELP = (
 )
 
 RUN_USAGE = "Usage: <code>/run skill message</code> — /skills lists the skill names."
+LINK_PRIVATE_ONLY = (
+    "Link only in a private chat with me: in a group, everyone would see your key and your results."
+    " If you sent a key here, revoke it."
+)
 LINK_USAGE = "Usage: <code>/link YOUR_API_KEY</code>"
 LINK_FAILED = "That API key is not valid. Check it and send <code>/link YOUR_API_KEY</code> again."
 KEY_NOT_DELETED = "I could not delete your message with the key: please delete it yourself."

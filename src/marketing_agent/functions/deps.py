@@ -81,7 +81,8 @@ class RunServices(Protocol):
     """The skill-run use cases (``marketing_agent.services``); each call is idempotent."""
 
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
-        """True when the run may proceed; False when it was cancelled or already finished.
+        """True when the run may proceed; False when it was cancelled, already finished, or is claimed by
+        another function run (a duplicate ``skill.execute`` for the same run under another event id).
 
         ``engine_run_id`` links the skill run to the engine's function run carrying it out. A failed run
         reached by another function run (an engine replay or rerun) is a new attempt: it runs again.
@@ -113,8 +114,10 @@ class RunServices(Protocol):
         """Update metrics and check the skill's health; the alert when one was newly raised."""
         ...
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
-        """One new alert per run stuck in ``running`` that has none yet."""
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
+        """One alert per run stuck in ``running`` (recorded the first time, by the function run
+        ``engine_run_id``). Returned to that function run until some channel got it — so a retry after a
+        crash between the commit and the step's result still delivers it — and never to another one."""
         ...
 
     async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
@@ -177,7 +180,13 @@ class Notifications(Protocol):
         """The usable ``ALERT_CHANNELS`` entries (a misconfigured one is logged and left out)."""
         ...
 
-    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None: ...
+    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Send the alert to one ``ALERT_CHANNELS`` entry, unless it is already marked delivered there."""
+        ...
+
+    async def mark_alert_delivered(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Note that ``target`` got the alert (its own step, after the sending one)."""
+        ...
 
 
 class WorkflowServices(Protocol):

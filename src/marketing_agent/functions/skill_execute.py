@@ -41,6 +41,7 @@ from typing import Any
 import inngest
 from pydantic import ValidationError
 
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.errors import LLMError
 from marketing_agent.functions._common import failure_result, is_permanent
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
@@ -121,6 +122,15 @@ def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitabl
         return {"handled": recorded, "runId": data.run_id, "error": message}
 
     return on_failure
+
+
+def _output_type(options: dict[str, Any] | None) -> str | None:
+    """The run's ``outputType``. The API checked the options; an event sent past it with options the
+    executor took anyway just gets no output type."""
+    try:
+        return StoredRunOptions.model_validate(options or {}).output_type
+    except ValidationError:
+        return None
 
 
 def _retry_later(exc: Exception) -> Exception:
@@ -208,8 +218,11 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             return await give_up(executed)
         outcome = outcome_from_json(executed)
 
+        output_type = _output_type(data.options)
+
         async def save_output_step() -> str:
-            key = keys.output_key(data.skill_name, client_slug, _output_day(ctx.event), run_id)
+            day = _output_day(ctx.event)
+            key = keys.output_key(data.skill_name, client_slug, day, run_id, output_type=output_type)
             await deps.store.put(key, outcome.output.encode("utf-8"))
             return key
 
@@ -219,7 +232,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             return await services.record_output(
                 run_id,
                 key=output_key,
-                title=outcome.title,
+                title=f"{output_type}: {outcome.title}" if output_type else outcome.title,
                 content=outcome.output,
                 output_format=OUTPUT_FORMAT,
             )

@@ -18,8 +18,10 @@ from marketing_agent.agent.execute import SkillOptions, SkillResult, execute_ski
 from marketing_agent.agent.llm import LLMProvider, Message, make_provider
 from marketing_agent.agent.loop import AgentLoop, TurnDecision
 from marketing_agent.agent.loop_records import LoopPlan, TurnRecord
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.agent.skill import Skill
 from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
+from marketing_agent.agent.spend import check_spend
 from marketing_agent.agent.tools import ToolOutcome, WebFetcher
 from marketing_agent.errors import ValidationFailed
 from marketing_agent.functions.adapters import (
@@ -36,9 +38,6 @@ from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
-
-#: Keys of a run's ``options`` that are not LLM options (who to notify, which workflow stage it is).
-NON_LLM_OPTIONS = frozenset({"telegram", "workflow"})
 
 
 class CatalogSkillExecutor:
@@ -87,7 +86,7 @@ class CatalogSkillExecutor:
         self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
     ) -> SkillOutcome:
         skill = await self.skill(skill_name)
-        llm_options = _llm_options(options)
+        llm_options = _llm_options(options, self._settings)
         result = await execute_skill(
             skill,
             message,
@@ -101,7 +100,7 @@ class CatalogSkillExecutor:
 
     # --- the agent loop's steps (functions.deps.SkillAgent) ----------------------------------------
     async def plan(self, skill_name: str, client_slug: str | None, options: dict[str, Any]) -> LoopPlan:
-        return await self._loop.plan(skill_name, client_slug, _llm_options(options))
+        return await self._loop.plan(skill_name, client_slug, _llm_options(options, self._settings))
 
     async def turn(
         self,
@@ -112,7 +111,9 @@ class CatalogSkillExecutor:
         transcript: list[Message],
         decision: TurnDecision,
     ) -> TurnRecord:
-        return await self._loop.turn(plan, message, client_slug, _llm_options(options), transcript, decision)
+        return await self._loop.turn(
+            plan, message, client_slug, _llm_options(options, self._settings), transcript, decision
+        )
 
     async def tool(self, client_slug: str | None, name: str, arguments: dict[str, Any]) -> ToolOutcome:
         return await self._loop.tool(client_slug, name, arguments)
@@ -127,9 +128,14 @@ class CatalogSkillExecutor:
             await self._provider.aclose()
 
 
-def _llm_options(options: dict[str, Any]) -> SkillOptions:
+def _llm_options(options: dict[str, Any], settings: Settings) -> SkillOptions:
+    # Every path to the model passes here (one-shot, the agent loop's plan and turns), and so do runs that
+    # never saw POST /runs (bot, schedules, workflows): the operator's spend caps apply to all of them.
+    check_spend(options, settings)
     try:
-        return SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
+        # The services checked the options with this model when the run was created; only an event sent
+        # past them can fail here. Delivery fields (telegram, outputType, workflow) never reach the LLM.
+        return StoredRunOptions.model_validate(options).llm()
     except ValueError as exc:
         raise ValidationFailed(f"invalid run options: {exc}") from exc
 
@@ -270,7 +276,6 @@ class FunctionsMount:
 
 
 __all__ = [
-    "NON_LLM_OPTIONS",
     "CatalogSkillExecutor",
     "FunctionsMount",
     "build_function_deps",

@@ -135,7 +135,7 @@ class DatabaseWorkflowServices:
             kind=NotificationKind.WORKFLOW_REVIEW,
             title=f"Review “{stage}” of {run.workflow}: {output.title}",
             body=text[:PREVIEW_CHARS],
-            link=f"{api}/api/v1/outputs/{output.id}/content",
+            link=services.output_link(self._settings, output.id),
             run_id=str(run.id),
             fields=fields,
             actions=tuple(
@@ -150,7 +150,7 @@ class DatabaseWorkflowServices:
         api = self._settings.api_url
         lines = []
         for state in run.stages:
-            link = f" — {api}/api/v1/outputs/{state.output_id}/content" if state.output_id else ""
+            link = f" — {services.output_link(self._settings, state.output_id)}" if state.output_id else ""
             lines.append(f"• {state.name} ({state.skill}): {state.status.value}{link}")
         if run.error_message:
             lines.append(f"\n{run.error_message}")

@@ -18,6 +18,7 @@ from marketing_agent.db.enums import (
 from marketing_agent.services.alerts import (
     alert_stuck_runs,
     find_stuck_runs,
+    get_alert,
     list_alerts,
     mark_alert_delivered,
 )
@@ -26,8 +27,10 @@ from marketing_agent.services.channels import (
     delete_channel,
     link_telegram_chat,
     list_user_channels,
+    request_email_channel,
     unlink_telegram_chat,
     user_for_telegram_chat,
+    verify_email_channel,
 )
 from marketing_agent.services.clients import (
     context_summary,
@@ -70,13 +73,16 @@ from marketing_agent.services.lifecycle import (
     mark_run_running,
     record_output,
     record_run_trace,
+    run_claimed_by,
 )
+from marketing_agent.services.output_links import output_link, output_link_valid
 from marketing_agent.services.outputs import (
     DownloadLink,
     get_download_link,
     get_output,
     get_output_content,
     list_outputs,
+    read_output_content,
 )
 from marketing_agent.services.records import (
     Alert,
@@ -98,6 +104,7 @@ from marketing_agent.services.records import (
 )
 from marketing_agent.services.runs import (
     cancel_run,
+    check_daily_runs,
     create_run,
     estimate_wait_seconds,
     get_run,
@@ -197,6 +204,7 @@ __all__ = [
     "cancel_run",
     "cancel_workflow_run",
     "candidates_of",
+    "check_daily_runs",
     "context_summary",
     "count_users",
     "create_client",
@@ -217,6 +225,7 @@ __all__ = [
     "finish_workflow",
     "fire_schedule",
     "fired_event_id",
+    "get_alert",
     "get_client",
     "get_client_by_slug",
     "get_client_slug",
@@ -250,13 +259,18 @@ __all__ = [
     "mark_run_failed",
     "mark_run_running",
     "mark_workflow_started",
+    "output_link",
+    "output_link_valid",
     "process_feedback",
     "put_context_file",
+    "read_output_content",
     "record_output",
     "record_run_trace",
     "recorded_review",
+    "request_email_channel",
     "resolve_user_by_api_key",
     "review_stage",
+    "run_claimed_by",
     "set_schedule_paused",
     "start_workflow_run",
     "sync_skills",
@@ -264,4 +278,5 @@ __all__ = [
     "update_client",
     "upgrade_database",
     "user_for_telegram_chat",
+    "verify_email_channel",
 ]

@@ -32,8 +32,12 @@ _ACTIVE = (SkillRunStatus.QUEUED.value, SkillRunStatus.RUNNING.value)
 
 
 async def mark_run_running(db: Database, run_id: uuid.UUID | str, *, engine_run_id: str | None = None) -> SkillRun:
-    """queued → running (stamps started_at once). Returns the run as it is now: a cancelled run stays
-    cancelled, so the caller should stop when ``run.status`` is terminal.
+    """queued → running (stamps started_at once), claimed by the function run ``engine_run_id``.
+
+    Returns the run as it is now. The caller may go ahead only when :func:`run_claimed_by` says the run is
+    its own: a cancelled run stays cancelled, and a run another function run claimed (a second
+    ``skill.execute`` for the same ``runId`` under another event id) is left to that one — one LLM call,
+    one bill.
 
     A **new attempt**: a failed run carried by a function run other than the one that recorded it — an engine
     replay or rerun (docs/engine.md § Replay) — goes back to running on the same row: error and completion
@@ -43,6 +47,9 @@ async def mark_run_running(db: Database, run_id: uuid.UUID | str, *, engine_run_
     told).
     """
     key = as_uuid(run_id, "runId")
+    values: dict[str, object] = {"status": SkillRunStatus.RUNNING.value, "started_at": utcnow()}
+    if engine_run_id:
+        values["engine_run_id"] = engine_run_id
     async with db.transaction() as session:
         if engine_run_id:
             await session.execute(
@@ -61,18 +68,25 @@ async def mark_run_running(db: Database, run_id: uuid.UUID | str, *, engine_run_
                     engine_run_id=engine_run_id,
                 )
             )
+        # One conditional UPDATE: of two function runs racing for a queued run exactly one wins.
         await session.execute(
             update(SkillRunRow)
             .where(SkillRunRow.id == key, SkillRunRow.status == SkillRunStatus.QUEUED.value)
-            .values(status=SkillRunStatus.RUNNING.value, started_at=utcnow())
+            .values(**values)
         )
         if engine_run_id:
+            # A run made running before it was linked (none is, today) is claimed by the first to ask.
             await session.execute(
                 update(SkillRunRow)
                 .where(SkillRunRow.id == key, SkillRunRow.engine_run_id.is_(None))
                 .values(engine_run_id=engine_run_id)
             )
     return await get_skill_run(db, key)
+
+
+def run_claimed_by(run: SkillRun, engine_run_id: str) -> bool:
+    """True when ``run`` is running for the function run ``engine_run_id`` (and so may go ahead)."""
+    return run.status is SkillRunStatus.RUNNING and run.engine_run_id == engine_run_id
 
 
 async def record_output(

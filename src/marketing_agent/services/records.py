@@ -371,3 +371,5 @@ class FeedbackOutcome:
 class StuckRunReport:
     stuck_runs: list[SkillRun] = field(default_factory=list)
     new_alerts: list[Alert] = field(default_factory=list)  # one per run, only the first time it is seen
+    #: The stuck runs' alerts no channel has got yet (the new ones, and any an earlier attempt recorded).
+    undelivered_alerts: list[Alert] = field(default_factory=list)

@@ -93,10 +93,11 @@ def write_workflows(folder: Path) -> Path:
 @pytest.fixture
 async def system(tmp_path: Path, llm: FakeAnthropic, telegram: FakeTelegram) -> AsyncIterator[AgentSystem]:
     settings = system_settings(tmp_path, f"sqlite:///{tmp_path / 'app.db'}", llm, telegram)
-    settings = settings.model_copy(update={"workflows_dir": write_workflows(tmp_path / "workflows")})
+    settings = settings.model_copy(
+        update={"workflows_dir": write_workflows(tmp_path / "workflows"), "api_rate_limit_per_minute": 0}
+    )
     async with agent_system(settings, llm, telegram) as running:
-        added = await running.api.post("/me/channels", json={"channel": "telegram", "address": str(CHAT)})
-        assert added.status_code == 201, added.text
+        await running.link_chat(CHAT)
         yield running
 
 

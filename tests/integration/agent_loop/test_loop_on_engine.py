@@ -197,3 +197,27 @@ async def test_a_prompt_injection_page_changes_nothing_outside_the_output(
     assert run.status.value == "completed"
     assert run.output is not None
     assert run.output.preview.startswith("# Site audit")  # the injection reached the output text, nothing else
+
+
+async def test_anthropic_server_search_blocks_go_back_verbatim_and_are_billed(
+    tmp_path: Path, db: Database, user: User, anthropic: FakeAnthropic, site: LoopbackSite
+) -> None:
+    def answer(turn: int, request: RecordedRequest) -> FakeReply:
+        if turn == 0:
+            fetch = {"name": "web_fetch", "input": {"url": site.url("/")}}
+            return FakeReply(text="", server_searches=("acme widgets",), tool_calls=(fetch,))
+        return FakeReply(text=final_text(site))
+
+    async with loop_world(tmp_path, db, user, anthropic, web_fetch_allow_hosts="127.0.0.2") as world:
+        world.script(answer)
+        run_id = await world.start_run()
+        _, run = await world.finished(run_id)
+
+    assert run.status.value == "completed", run.error_message
+    [assistant] = [m for m in anthropic.requests[1].json["messages"] if m["role"] == "assistant"]
+    kinds = [block["type"] for block in assistant["content"]]
+    assert kinds == ["server_tool_use", "web_search_tool_result", "tool_use"]
+    assert assistant["content"][1]["content"][0]["encrypted_content"] == "opaque-0"
+    assert run.agent_trace is not None
+    assert run.agent_trace["turns"][0]["server_searches"] == 1
+    assert run.agent_trace["turns"][0]["cost_usd"] > 0.01  # tokens plus the search at $10 per 1,000

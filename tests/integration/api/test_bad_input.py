@@ -72,6 +72,29 @@ async def test_unknown_field(api: Api) -> None:
     assert details["details"][0]["field"] == "priority"
 
 
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"temperature": 9}, "options.temperature"),
+        ({"outputType": "Home Page"}, "options.outputType"),
+        ({"telegramMessageId": "2"}, "options.telegramMessageId"),
+        ({"max_tokens": 5}, "options.max_tokens"),
+        ({"colour": "red"}, "options.colour"),
+    ],
+)
+async def test_bad_run_options_are_a_422_naming_the_field(api: Api, options: dict[str, object], field: str) -> None:
+    body = {"skillName": "copywriting", "message": "x", "options": options}
+    details = error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
+    assert [d["field"] for d in details["details"]] == [field]
+
+
+async def test_the_original_bots_options_are_accepted(api: Api) -> None:
+    options = {"outputType": "homepage", "telegramChatId": 1, "telegramMessageId": 2}
+    body = {"skillName": "copywriting", "message": "x", "options": options}
+    response = await api.http.post("/api/v1/runs", json=body, headers=api.auth())
+    assert response.status_code == 202, response.text
+
+
 async def test_snake_case_field_is_unknown(api: Api) -> None:
     body = {"skill_name": "copywriting", "message": "x"}
     error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")

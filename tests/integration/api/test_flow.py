@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from pydantic import SecretStr
 
 from marketing_agent.services import (
     SKILL_EXECUTE,
+    create_run,
     mark_run_completed,
     mark_run_running,
+    output_link,
     process_feedback,
     record_output,
+    resolve_user_by_api_key,
 )
 from support.api_harness import Api
 
@@ -87,7 +93,7 @@ async def test_run_output_feedback_cycle(api: Api) -> None:
             "skillName": "copywriting",
             "message": "Homepage hero",
             "clientId": client["id"],
-            "options": {"k": 1},
+            "options": {"outputType": "homepage", "maxTokens": 500},
         },
         headers=api.auth(),
     )
@@ -197,3 +203,37 @@ async def test_a_webhook_to_an_internal_address_is_refused(api: Api) -> None:
         assert made.json()["error"]["details"] == [{"field": "address"}]
     listing = data(await api.http.get("/api/v1/me/channels", headers=api.auth()))
     assert listing["total"] == 0
+
+
+async def test_signed_output_links_open_without_a_key_and_only_while_valid(api: Api) -> None:
+    """A notification's link opens the output in a browser; tampered, expired, re-pointed or re-keyed links
+    do not (the attack: guess or alter a link to read someone else's output)."""
+    settings = api.app.state.context.settings
+    user = await resolve_user_by_api_key(api.database, api.key)
+    run = await create_run(api.database, api.events, user.id, skill_name="copywriting", message="x")
+    output = await record_output(api.database, run.id, storage_key=f"outputs/x/{run.id}.md", title="t", content="c")
+    other = await create_run(api.database, api.events, user.id, skill_name="copywriting", message="y")
+    other_output = await record_output(
+        api.database, other.id, storage_key=f"outputs/x/{other.id}.md", title="t", content="secret"
+    )
+    await api.store.put(output.storage_key, b"# Shared")
+    await api.store.put(other_output.storage_key, b"# Other")
+    link = output_link(settings, output.id).removeprefix(settings.api_url)
+    opened = await api.http.get(link)  # no Authorization header
+    assert opened.status_code == 200
+    assert opened.text == "# Shared"
+    assert opened.headers["cache-control"] == "private, no-store"
+    expires = int(link.split("expires=")[1].split("&")[0])
+    assert 7 * 24 * 3600 - 60 < expires - time.time() <= 7 * 24 * 3600
+    for bad in (
+        link.replace(str(output.id), str(other_output.id)),  # the same signature on another output
+        link[:-4] + ("0000" if not link.endswith("0000") else "1111"),  # a forged signature
+        link.replace(f"expires={expires}", f"expires={expires + 3600}"),  # a longer life
+        output_link(settings, output.id, now=time.time() - 8 * 24 * 3600).removeprefix(settings.api_url),  # expired
+        f"/api/v1/outputs/{output.id}/content?expires={expires}",  # half a link
+    ):
+        refused = await api.http.get(bad)
+        assert refused.status_code == 401, bad
+        assert "# Other" not in refused.text
+    settings.output_link_key = SecretStr("a-new-key-rotated-in")  # rotating the key revokes old links
+    assert (await api.http.get(link)).status_code == 401

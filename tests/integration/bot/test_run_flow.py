@@ -294,3 +294,26 @@ async def test_a_preview_full_of_markup_characters_still_fits(polling_bot: Polli
     shown = text_of(fake.calls_to("editMessageText")[-1])
     assert shown.startswith("✅ <&><&>")
     assert len(shown) <= 4096
+
+
+async def test_a_skill_name_as_a_command_runs_that_skill(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/seo-audit why did our blog lose half its clicks?")
+    working = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert "Working on seo-audit" in text_of(working)
+    await eventually(lambda: bool(backend.runs))
+    [run] = backend.runs.values()
+    assert (run.skill, run.message) == ("seo-audit", "why did our blog lose half its clicks?")
+
+
+async def test_a_skill_command_without_a_message_or_an_unknown_command(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/seo-audit")
+    usage = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(usage).startswith("Usage: /run skill message")
+    fake.push_text(CHAT, "/nonsense do things")
+    help_text = await fake.await_call("sendMessage", lambda c: to_chat(CHAT)(c) and "Commands" in text_of(c))
+    assert "/skills" in text_of(help_text)
+    assert backend.runs == {}

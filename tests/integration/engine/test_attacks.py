@@ -172,3 +172,20 @@ async def test_server_errors_carry_a_request_id_and_no_exception_text(tmp_path: 
         assert health.status_code == 503
         assert "hunter2" not in health.text
         assert "10.0.0.7" not in health.text
+
+
+async def test_expressions_are_capped_in_size_and_cost(tmp_path: Path) -> None:
+    """A trigger ``if`` that nests comprehensions over a large list would keep a worker busy for minutes."""
+    nested = "event.data.xs.all(x, event.data.xs.all(y, x != y))"
+    for expression in (nested, "event.data.a == 1 || " * 60 + "true"):
+        payload = _app_payload("greedy", "greedy-f", "http://127.0.0.1:1/api")
+        payload["functions"][0]["triggers"] = [{"event": "t/e", "expression": expression}]
+        async with engine(tmp_path) as (c, svc):
+            refused = await c.post("/fn/register", json=payload)
+            assert refused.status_code == 400, expression[:40]
+            assert "limit" in refused.json()["error"] or "macro" in refused.json()["error"]
+            assert await svc.store.list_functions() == []
+    payload = _app_payload("modest", "modest-f", "http://127.0.0.1:1/api")
+    payload["functions"][0]["triggers"] = [{"event": "t/e", "expression": "event.data.xs.exists(x, x == 1)"}]
+    async with engine(tmp_path) as (c, _):
+        assert (await c.post("/fn/register", json=payload)).status_code == 200

@@ -7,6 +7,7 @@ import logging
 import pytest
 
 from marketing_agent.notify import AlertMessage, deliver_alert, deliver_alert_report
+from marketing_agent.notify.webhook import verify_signature
 from marketing_agent.settings import Settings
 from support.fake_telegram import FakeTelegram
 
@@ -35,6 +36,7 @@ async def test_alert_reaches_every_channel(
         alert_channels=f"log, slack, email, webhook:{http_recorder.url}/alerts, telegram:777",
         slack_webhook_url=f"{http_recorder.url}/slack",
         notify_allowed_hosts="127.0.0.1",  # the recorder is on loopback, which is refused unless listed
+        alert_webhook_secret="alert-hmac-key",
         alert_email_to="ops@example.com",
         smtp_url=f"smtp://mailer:p%40ss@{smtp_server.host}:{smtp_server.port}",
         telegram_bot_token=fake_telegram.token,
@@ -50,6 +52,11 @@ async def test_alert_reaches_every_channel(
         "telegram:777",
     ]
     assert sorted(request.path for request in http_recorder.received) == ["/alerts", "/slack"]
+    [hook] = [r for r in http_recorder.received if r.path == "/alerts"]
+    headers = {k.lower(): v for k, v in hook.headers.items()}
+    assert verify_signature(  # signed like completion webhooks: a receiver can refuse forged alerts
+        "alert-hmac-key", hook.body, headers["x-marketing-agent-timestamp"], headers["x-marketing-agent-signature"]
+    )
     assert [envelope.rcpt_tos for envelope in smtp_server.messages] == [["ops@example.com"]]
     [stored] = fake_telegram.chat_messages(777)
     assert stored["text"].startswith(ALERT.title)
@@ -63,6 +70,7 @@ async def test_a_failing_channel_does_not_stop_the_others(
     settings = _settings(
         alert_channels=f"pager, telegram:13, email, webhook:{http_recorder.url}/alerts, telegram:14",
         notify_allowed_hosts="127.0.0.1",
+        alert_webhook_secret="alert-hmac-key",
         telegram_bot_token=fake_telegram.token,
         telegram_api_base_url=fake_telegram.origin,
     )
@@ -83,6 +91,7 @@ async def test_alert_urls_to_internal_addresses_are_refused(http_recorder: HttpR
     settings = _settings(
         alert_channels=f"slack, webhook:{http_recorder.url}/alerts, webhook:http://169.254.169.254/latest/meta-data",
         slack_webhook_url=f"{http_recorder.url}/slack",
+        alert_webhook_secret="alert-hmac-key",
     )
     report = await deliver_alert_report(ALERT, settings)
     assert report.delivered == []

@@ -5,7 +5,8 @@ description's words. A word's weight is its inverse document frequency over the 
 skill uses ("content", "page", "user") count little and words only one skill uses ("drip", "schema") a lot.
 
 - a phrase found whole in the request scores the sum of its words' weights, and more per extra word
-  ("press release" is stronger evidence than "press" and "release" apart);
+  ("press release" is stronger evidence than "press" and "release" apart); its words close together in
+  another order or with a word between ("email onboarding sequence") score :data:`_LOOSE_SHARE` of that;
 - each word of the skill's name found alone adds half its weight;
 - each description word shared with the request adds a quarter of its weight.
 
@@ -21,13 +22,14 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ._text import phrase_in, terms
+from ._text import phrase_in, phrase_near, terms
 
 #: Raw score at which a lone skill's score reaches 1 - 1/e (0.63); tuned on the labelled requests.
 SCALE = 4.0
 _EXTRA_WORD_BONUS = 0.5
 _NAME_WORD_SHARE = 0.5
 _DESCRIPTION_SHARE = 0.25
+_LOOSE_SHARE = 0.6
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,7 @@ class KeywordIndex:
         present = set(text_terms)
         scores: dict[str, float] = {}
         for skill in self._skills:
-            score = sum(weight for phrase, weight in skill.phrases if phrase_in(phrase, text_terms) >= 0)
+            score = sum(_phrase_score(phrase, weight, text_terms) for phrase, weight in skill.phrases)
             score += _NAME_WORD_SHARE * sum(self._idf[t] for t in skill.name_terms & present)
             score += _DESCRIPTION_SHARE * sum(self._idf[t] for t in skill.description_terms & present)
             if score > 0:
@@ -114,6 +116,12 @@ class KeywordIndex:
         second = raw[1][1] if len(raw) > 1 else 0.0
         margin = (best - second) / best
         return KeywordResult(candidates, round(to_score(best) * (1 + margin) / 2, 3))
+
+
+def _phrase_score(phrase: tuple[str, ...], weight: float, text_terms: tuple[str, ...]) -> float:
+    if phrase_in(phrase, text_terms) >= 0:
+        return weight
+    return _LOOSE_SHARE * weight if phrase_near(phrase, text_terms) else 0.0
 
 
 def to_score(raw: float) -> float:

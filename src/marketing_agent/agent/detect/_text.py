@@ -58,3 +58,14 @@ def phrase_in(phrase: tuple[str, ...], text_terms: tuple[str, ...]) -> int:
         if text_terms[i : i + n] == phrase:
             return i
     return -1
+
+
+def phrase_near(phrase: tuple[str, ...], text_terms: tuple[str, ...], slack: int = 2) -> bool:
+    """All of the phrase's terms within ``len(phrase) + slack`` consecutive terms, in any order:
+    "6-email onboarding sequence" still says "email sequence"."""
+    n = len(phrase)
+    if n < 2:
+        return False
+    wanted = set(phrase)
+    width = n + slack
+    return any(wanted <= set(text_terms[i : i + width]) for i in range(max(len(text_terms) - n + 1, 0)))

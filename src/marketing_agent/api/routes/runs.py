@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from marketing_agent.agent.spend import check_spend
 from marketing_agent.api import views
 from marketing_agent.api.auth import Context, CurrentUser
 from marketing_agent.api.routes._common import ERRORS, Limit, Offset
@@ -12,6 +13,7 @@ from marketing_agent.api.schemas import Envelope, ErrorEnvelope, RunCreateIn, Ru
 from marketing_agent.services import (
     AUTO_SKILL,
     cancel_run,
+    check_daily_runs,
     create_detected_run,
     create_run,
     estimate_wait_seconds,
@@ -34,6 +36,9 @@ StatusFilter = Annotated[str | None, Query(pattern="^(queued|running|completed|f
     },
 )
 async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Envelope[RunQueuedOut]:
+    options = None if body.options is None else body.options.to_wire()
+    check_spend(options, ctx.settings)  # model allow-list, token caps: a clear 422 now, not a failed run
+    await check_daily_runs(ctx.database, user.id, ctx.settings.runs_per_day)
     if body.skill_name == AUTO_SKILL:
         run, _ = await create_detected_run(
             ctx.database,
@@ -42,7 +47,7 @@ async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Env
             user.id,
             message=body.message,
             client_id=body.client_id,
-            options=body.options,
+            options=options,
         )
     else:
         run = await create_run(
@@ -52,7 +57,7 @@ async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Env
             skill_name=body.skill_name,
             message=body.message,
             client_id=body.client_id,
-            options=body.options,
+            options=options,
         )
     wait = await estimate_wait_seconds(ctx.database, user.id)
     return Envelope(
