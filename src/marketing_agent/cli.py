@@ -244,6 +244,7 @@ def _engine_app(settings: Settings, *, insecure_dev: bool = False) -> Any:
             ),
             retention_days=settings.engine_retention_days,
             fast_retries=settings.engine_fast_retries or None,
+            otel_endpoint=settings.otel_exporter_otlp_endpoint,
         )
     except EngineConfigError as exc:
         raise ConfigError(f"engine: {exc}") from exc

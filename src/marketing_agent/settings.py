@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     engine_retention_days: float = Field(
         7.0, ge=0, description="The engine prunes finished runs and events older than this (0 keeps all)."
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OpenTelemetry: export traces over OTLP/HTTP to this base URL (e.g. http://127.0.0.1:4318);"
+        " unset: no tracing (docs/observability.md).",
+    )
     engine_fast_retries: bool = Field(
         False, description="Engine retries after 0.1 s … 2 s instead of Inngest's 15 s … 2 h (demos, tests)."
     )
