@@ -346,6 +346,10 @@ class ChannelCreateIn(RequestModel):
     )
 
 
+class ChannelVerifyIn(RequestModel):
+    code: StrictStr = Field(min_length=1, max_length=64, description="The code e-mailed to the address.")
+
+
 class ChannelOut(WireModel):
     id: uuid.UUID
     channel: str

@@ -14,6 +14,7 @@ class NotificationKind(StrEnum):
     ALERT = "alert"
     WORKFLOW_REVIEW = "workflow_review"
     WORKFLOW_FINISHED = "workflow_finished"
+    CHANNEL_VERIFICATION = "channel_verification"  # "is this your address?" before it receives anything
 
 
 class ChannelKind(StrEnum):

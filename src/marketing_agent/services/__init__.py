@@ -27,8 +27,10 @@ from marketing_agent.services.channels import (
     delete_channel,
     link_telegram_chat,
     list_user_channels,
+    request_email_channel,
     unlink_telegram_chat,
     user_for_telegram_chat,
+    verify_email_channel,
 )
 from marketing_agent.services.clients import (
     context_summary,
@@ -265,6 +267,7 @@ __all__ = [
     "record_output",
     "record_run_trace",
     "recorded_review",
+    "request_email_channel",
     "resolve_user_by_api_key",
     "review_stage",
     "run_claimed_by",
@@ -275,4 +278,5 @@ __all__ = [
     "update_client",
     "upgrade_database",
     "user_for_telegram_chat",
+    "verify_email_channel",
 ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import uuid
 
 from sqlalchemy import delete, select
@@ -66,6 +69,47 @@ async def add_channel(
     except IntegrityError as exc:
         raise Conflict(f"this {kind} channel is already registered") from exc
     return Channel.of(row)
+
+
+# --- e-mail addresses: verified before they receive anything ---------------------------------------
+VERIFICATION_CODE_BYTES = 6  # 8 url-safe characters: 48 bits, and a wrong guess costs an API request
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+async def request_email_channel(db: Database, user_id: uuid.UUID, address: str) -> tuple[Channel, str]:
+    """Add an e-mail channel **disabled**, holding the hash of a fresh code; returns the channel and the code,
+    which the caller must send to the address only (never to the API caller). ``verify_email_channel`` with
+    that code enables it, so an address receives nothing but the code until its owner confirms it."""
+    _check(ChannelKind.EMAIL.value, address)
+    code = secrets.token_urlsafe(VERIFICATION_CODE_BYTES)
+    row = UserChannelRow(
+        id=uuid.uuid4(), user_id=user_id, channel=ChannelKind.EMAIL.value, address=address.strip(),
+        secret=_code_hash(code), enabled=False,
+    )  # fmt: skip
+    try:
+        async with db.transaction() as session:
+            session.add(row)
+    except IntegrityError as exc:
+        raise Conflict("this email channel is already registered") from exc
+    return Channel.of(row), code
+
+
+async def verify_email_channel(db: Database, user_id: uuid.UUID, channel_id: uuid.UUID, code: str) -> Channel:
+    async with db.transaction() as session:
+        row = await session.get(UserChannelRow, channel_id)
+        if row is None or row.user_id != user_id or row.channel != ChannelKind.EMAIL.value:
+            raise NotFound("channel not found")
+        if row.enabled:
+            return Channel.of(row)
+        if not row.secret or not hmac.compare_digest(row.secret, _code_hash(code)):
+            raise ValidationFailed("the code does not match the one sent to this address", details=[{"field": "code"}])
+        row.enabled = True
+        row.secret = None  # used once
+        await session.flush()
+        return Channel.of(row)
 
 
 async def list_user_channels(db: Database, user_id: uuid.UUID, *, enabled_only: bool = True) -> list[Channel]:
