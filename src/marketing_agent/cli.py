@@ -302,7 +302,12 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
     servers = [
         _Server(
             uvicorn.Config(
-                served, host=settings.api_host, port=settings.api_port, log_level="info", access_log=access_log
+                served,
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="info",
+                access_log=access_log,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
             )
         )
     ]
@@ -315,6 +320,7 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
                     port=settings.engine_port,
                     log_level="info",
                     access_log=access_log,
+                    forwarded_allow_ips=settings.forwarded_allow_ips,
                 )
             )
         )

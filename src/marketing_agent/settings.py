@@ -86,6 +86,11 @@ class Settings(BaseSettings):
         None, description="Comma list of extra Host names the engine answers to (behind a proxy: its public name)."
     )
     access_log: bool = Field(False, description="Log one line per HTTP request (uvicorn's access log).")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies (comma list of IPs, or *) whose X-Forwarded-Proto/For are trusted: behind TLS,"
+        " cookies are then Secure and client addresses real.",
+    )
     stuck_run_threshold_seconds: int = Field(300, ge=10, description="A run `running` longer is stuck.")
 
     # --- LLM ----------------------------------------------------------------------------------------
