@@ -13,6 +13,7 @@ from marketing_agent.functions.deps import (
     Notifications,
     RunNotice,
     RunServices,
+    SectionWriter,
     SkillExecutor,
     SkillOutcome,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "Notifications",
     "RunNotice",
     "RunServices",
+    "SectionWriter",
     "SkillExecute",
     "SkillExecuteCompleted",
     "SkillExecuteFailed",

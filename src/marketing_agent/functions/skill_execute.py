@@ -5,6 +5,9 @@ Steps (ids are part of the durable state: never rename them)::
     update-status-running → get-client-slug → execute-skill → save-output → create-output-record
     → update-status-completed → send-completion-event
 
+With the offline model, ``execute-skill`` is replaced by ``plan-sections → write-section-1 … N``, one step
+per required section of the skill (small-model mode, :mod:`marketing_agent.functions.skill_sections`).
+
 Failure paths (what the seed got wrong is fixed here):
 
 * a retryable error (rate limit, overload, 5xx, timeout) raises inside its step, so the engine retries
@@ -25,7 +28,6 @@ run id, which the event API deduplicates.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
@@ -34,14 +36,14 @@ from typing import Any
 import inngest
 from pydantic import ValidationError
 
-from marketing_agent.errors import LLMError
-from marketing_agent.functions._common import failure_result, is_permanent
+from marketing_agent.functions._common import failure_result, is_permanent, retry_later
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.events import (
     SkillExecute,
     SkillExecuteCompleted,
     SkillExecuteFailed,
 )
+from marketing_agent.functions.skill_sections import execute_by_sections
 from marketing_agent.storage import keys
 
 logger = logging.getLogger(__name__)
@@ -115,14 +117,6 @@ def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitabl
     return on_failure
 
 
-def _retry_later(exc: Exception) -> Exception:
-    """The error to raise for a retryable failure: honour the provider's Retry-After when it sent one."""
-    if isinstance(exc, LLMError) and exc.retry_after_seconds:
-        delay = timedelta(seconds=max(1, math.ceil(exc.retry_after_seconds)))
-        return inngest.RetryAfterError(str(exc), delay)
-    return exc
-
-
 def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.Function[Any]:
     services = deps.services
 
@@ -185,10 +179,17 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 if is_permanent(exc):
                     return failure_result(exc)
                 logger.warning("skill run %s attempt %d: retryable error: %s", run_id, ctx.attempt, exc)
-                raise _retry_later(exc) from exc
+                raise retry_later(exc) from exc
             return {"failed": False, **asdict(outcome)}
 
-        executed = await ctx.step.run("execute-skill", execute_step)
+        async def execute_whole() -> dict[str, Any]:
+            result: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
+            return result
+
+        if deps.sections is not None:  # the offline model: one step per required section
+            executed = await execute_by_sections(ctx, deps.sections, data, client_slug, execute_whole)
+        else:
+            executed = await execute_whole()
         if executed["failed"]:
             return await give_up(executed)
         outcome = outcome_from_json(executed)

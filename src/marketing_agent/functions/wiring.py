@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import inngest
 from fastapi import FastAPI
 
+from marketing_agent.agent import sectioned
 from marketing_agent.agent.execute import SkillOptions, execute_skill
-from marketing_agent.agent.llm import LLMProvider, make_provider
+from marketing_agent.agent.llm import LLMProvider, make_provider, select_provider_name
 from marketing_agent.agent.skill import Skill
 from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
 from marketing_agent.errors import ValidationFailed
@@ -28,13 +30,21 @@ from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.registry import serve_functions
 from marketing_agent.notify import NotifierRegistry, build_notifiers
 from marketing_agent.services import Database, make_inngest_client
-from marketing_agent.settings import Settings
+from marketing_agent.settings import LLMProviderName, Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
 
 #: Keys of a run's ``options`` that are not LLM options (who to notify, not how to generate).
 NON_LLM_OPTIONS = frozenset({"telegram"})
+
+
+def parse_llm_options(options: dict[str, Any]) -> SkillOptions:
+    """A run's ``options`` as :class:`SkillOptions` (non-LLM keys left out); a bad one is a permanent error."""
+    try:
+        return SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
+    except ValueError as exc:
+        raise ValidationFailed(f"invalid run options: {exc}") from exc
 
 
 class CatalogSkillExecutor:
@@ -81,10 +91,7 @@ class CatalogSkillExecutor:
         self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
     ) -> SkillOutcome:
         skill = await self.skill(skill_name)
-        try:
-            llm_options = SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
-        except ValueError as exc:
-            raise ValidationFailed(f"invalid run options: {exc}") from exc
+        llm_options = parse_llm_options(options)
         result = await execute_skill(
             skill,
             message,
@@ -110,6 +117,63 @@ class CatalogSkillExecutor:
             await self._provider.aclose()
 
 
+class CatalogSectionWriter:
+    """:class:`~marketing_agent.functions.deps.SectionWriter` over the executor's catalog and provider
+    (``marketing_agent.agent.sectioned``)."""
+
+    def __init__(self, executor: CatalogSkillExecutor, store: ObjectStore) -> None:
+        self._executor = executor
+        self._store = store
+
+    async def plan(self, skill_name: str, message: str, options: dict[str, Any]) -> dict[str, Any] | None:
+        skill = await self._executor.skill(skill_name)
+        plan = sectioned.plan_sections(skill, message, parse_llm_options(options))
+        return plan.to_dict() if plan else None
+
+    async def write(
+        self,
+        skill_name: str,
+        message: str,
+        client_slug: str | None,
+        options: dict[str, Any],
+        plan: dict[str, Any],
+        index: int,
+        written: Sequence[dict[str, Any]],
+    ) -> dict[str, Any]:
+        section = await sectioned.write_section(
+            await self._executor.skill(skill_name),
+            sectioned.SectionPlan.from_dict(plan),
+            index,
+            message,
+            client_slug,
+            [sectioned.WrittenSection.from_dict(s) for s in written],
+            parse_llm_options(options),
+            provider=self._executor.provider(),
+            store=self._store,
+        )
+        return section.to_dict()
+
+    def outcome(self, skill_name: str, plan: dict[str, Any], written: Sequence[dict[str, Any]]) -> SkillOutcome:
+        result = sectioned.join_sections(
+            skill_name, sectioned.SectionPlan.from_dict(plan), [sectioned.WrittenSection.from_dict(s) for s in written]
+        )
+        return SkillOutcome(
+            output=result.output,
+            title=result.title,
+            tokens_in=result.tokens_input,
+            tokens_out=result.tokens_output,
+            cost_usd=result.cost_usd or 0.0,
+            model=result.model,
+            warnings=result.warnings,
+        )
+
+
+def small_model_mode(settings: Settings, provider: LLMProvider | None) -> bool:
+    """True when runs go through the offline model: the given provider's, else the configured one's name."""
+    name = provider.name if provider is not None else select_provider_name(settings)
+    return name is LLMProviderName.LOCAL
+
+
 def build_function_deps(
     settings: Settings,
     *,
@@ -123,21 +187,24 @@ def build_function_deps(
     """Everything the functions need, from the parts the process already opened (and closes).
 
     ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
-    close ``deps.execute`` then). Runs from the Telegram bot get their message edited by the bot's
+    close ``deps.execute`` then). With the offline model, runs are written section by section
+    (``deps.sections``, small-model mode). Runs from the Telegram bot get their message edited by the bot's
     ``origin_editor`` when ``TELEGRAM_BOT_TOKEN`` is set.
     """
     if telegram_origin_editor is None and settings.telegram_bot_token is not None:
         from marketing_agent.bot import origin_editor
 
         telegram_origin_editor = origin_editor(settings)
+    executor = CatalogSkillExecutor(settings, store, provider=provider, catalog=catalog)
     return FunctionDeps(
         settings=settings,
         services=DatabaseRunServices(database, settings),
         store=store,
-        execute=CatalogSkillExecutor(settings, store, provider=provider, catalog=catalog),
+        execute=executor,
         notifications=ChannelNotifications(
             settings, database, notifiers, telegram_origin_editor=telegram_origin_editor
         ),
+        sections=CatalogSectionWriter(executor, store) if small_model_mode(settings, provider) else None,
     )
 
 
@@ -226,8 +293,11 @@ class FunctionsMount:
 
 __all__ = [
     "NON_LLM_OPTIONS",
+    "CatalogSectionWriter",
     "CatalogSkillExecutor",
     "FunctionsMount",
     "build_function_deps",
     "close_inngest_client",
+    "parse_llm_options",
+    "small_model_mode",
 ]

@@ -36,6 +36,12 @@ class LLMRequest:
     model: str
     max_tokens: int
     temperature: float | None = None  # None: the provider's default
+    # For small-model mode (``agent/sectioned.py``), honoured by the local provider only: the text the answer
+    # starts with (the model continues it; the returned text leaves it out), strings that end the answer,
+    # and llama.cpp's repetition penalty. The remote providers leave them unread.
+    prefill: str = ""
+    stop: tuple[str, ...] = ()
+    repetition_penalty: float | None = None
 
     @property
     def system_text(self) -> str:
