@@ -105,6 +105,27 @@ def peak_rss_mib(pid: int) -> float:
     return _status_kb(pid, "VmHWM") / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU the process has used so far (Linux ``/proc/PID/stat``); 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+async def postgres_backend_pids(database_url: str) -> list[int]:
+    """The server processes serving ``database_url``'s database (this query's own excluded)."""
+    conn = await asyncpg.connect(database_url, timeout=5)
+    try:
+        rows = await conn.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await conn.close()
+    return [int(r["pid"]) for r in rows]
+
+
 def percentile(values: Sequence[float], pct: float) -> float:
     """Nearest-rank percentile (no interpolation), of a non-empty sequence."""
     ordered = sorted(values)

@@ -25,9 +25,9 @@ from typing import Any
 import httpx
 
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.engine import store_inspect as si
 from marketing_agent.engine._ids import new_ulid, now_ms
 from marketing_agent.engine.store import Store
+from marketing_agent.engine.store import inspect as si
 
 GOAL_MS = 150.0
 DAY_MS = 86_400_000

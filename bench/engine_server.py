@@ -2,12 +2,17 @@
 
 The same server as ``marketing-agent engine`` (``create_engine_app``) on uvicorn with uvloop and httptools,
 with the knobs the CLI does not expose (in-flight step limit) and cron off (no tick lands mid-measurement).
+``BENCH_ENGINE_PROFILE=FILE`` profiles it (cProfile).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import logging
+import os
+import signal
+import sys
 
 import uvicorn
 
@@ -30,15 +35,28 @@ def main() -> None:
         fast_retries=True,
     )
     logging.basicConfig(level=logging.WARNING)
-    uvicorn.run(
-        create_engine_app(config),
-        host="127.0.0.1",
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-        loop="uvloop",
-        http="httptools",
-    )
+    # BENCH_ENGINE_PROFILE=FILE: cProfile the whole server and write the stats to FILE when it stops
+    # (read them with ``python -m pstats FILE``).
+    profile_to = os.environ.get("BENCH_ENGINE_PROFILE")
+    profiler = cProfile.Profile() if profile_to else None
+    if profiler:
+        # uvicorn re-raises the SIGTERM it handled once it has shut down; exit through ``finally`` instead
+        signal.signal(signal.SIGTERM, lambda *_a: sys.exit(0))
+        profiler.enable()
+    try:
+        uvicorn.run(
+            create_engine_app(config),
+            host="127.0.0.1",
+            port=args.port,
+            log_level="warning",
+            access_log=False,
+            loop="uvloop",
+            http="httptools",
+        )
+    finally:
+        if profiler and profile_to:
+            profiler.disable()
+            profiler.dump_stats(profile_to)
 
 
 if __name__ == "__main__":

@@ -30,12 +30,12 @@ from typing import Any
 import httpx
 
 from bench.common import free_port, postgres_available, scratch_postgres
-from marketing_agent.engine._runtime import Runtime
 from marketing_agent.engine.config import EngineConfig
+from marketing_agent.engine.execution.runtime import Runtime
 from marketing_agent.engine.flow import StartDecision
-from marketing_agent.engine.flow_control import FlowControl
+from marketing_agent.engine.flow.control import FlowControl
 from marketing_agent.engine.functions import FunctionDef
-from marketing_agent.engine.registry import Registry
+from marketing_agent.engine.functions.registry import Registry
 from marketing_agent.engine.store import Conn, Store
 
 RESULTS = Path(__file__).resolve().parent / "results" / "flow_control.json"

@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, TypeVar
 
@@ -26,6 +26,7 @@ from pydantic import SecretStr, ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from marketing_agent._step_lines import tool_detail
 from marketing_agent.errors import ConfigError, MarketingAgentError
 from marketing_agent.settings import Settings, load_settings
 
@@ -63,6 +64,10 @@ def engine_command(ctx: typer.Context) -> None:
     """The durable execution engine (Inngest SDK protocol): `marketing-agent engine --help`."""
     from marketing_agent.engine.cli import engine_app
 
+    try:  # the engine reads its own flags; the settings only name the secrets to keep out of its log
+        _setup_logging(load_settings())
+    except ValidationError:
+        _setup_logging()
     _forward(engine_app, "engine", ctx.args)
 
 
@@ -71,6 +76,10 @@ def bot_command(ctx: typer.Context) -> None:
     """The Telegram bot: `marketing-agent bot --help`."""
     from marketing_agent.bot.cli import bot_cli
 
+    try:  # the bot's HTTP client puts the bot token in every URL it logs
+        _setup_logging(load_settings())
+    except ValidationError:
+        _setup_logging()
     _forward(bot_cli, "bot", ctx.args)
 
 
@@ -95,9 +104,10 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         fail(exc.message)
 
 
-def _setup_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # its per-plugin INFO lines bury the URLs
+def _setup_logging(settings: Settings | None = None, level: str = "INFO") -> None:
+    from marketing_agent.logs import setup_logging
+
+    setup_logging(settings, level)
 
 
 # --- database and app preparation ---------------------------------------------------------------------
@@ -175,9 +185,41 @@ class _Server(uvicorn.Server):
         yield
 
 
-def _engine_app(settings: Settings) -> Any:
+def _check_mode(settings: Settings, *, insecure_dev: bool, with_engine: bool) -> None:
+    """Dev mode only on loopback; production only with a signing key (the API's side of the rule the engine's
+    config enforces): a dev-mode ``/api/inngest`` runs any step a caller asks for, on our LLM key."""
+    from marketing_agent.engine.config import is_loopback_host
+    from marketing_agent.services.events import inngest_dev_mode
+
+    if not inngest_dev_mode(settings):
+        if not _is_set(settings.inngest_signing_key):
+            raise ConfigError("production mode (INNGEST_DEV=0) needs INNGEST_SIGNING_KEY")
+        return
+    binds = {"API_HOST": settings.api_host} | ({"ENGINE_HOST": settings.engine_host} if with_engine else {})
+    open_binds = [f"{name}={host}" for name, host in binds.items() if not is_loopback_host(host)]
+    if not open_binds:
+        return
+    if not insecure_dev:
+        raise ConfigError(
+            f"dev mode only binds to loopback, not {', '.join(open_binds)}: set INNGEST_DEV=0 with"
+            " INNGEST_EVENT_KEY and INNGEST_SIGNING_KEY (or pass --insecure-dev, at your risk)"
+        )
+    from marketing_agent.engine.cli import warn_insecure_dev
+
+    warn_insecure_dev(" and ".join(open_binds))
+
+
+def _mode_or_exit(settings: Settings, insecure_dev: bool, *, with_engine: bool) -> None:
+    try:
+        _check_mode(settings, insecure_dev=insecure_dev, with_engine=with_engine)
+    except ConfigError as exc:
+        fail(exc.message)
+
+
+def _engine_app(settings: Settings, *, insecure_dev: bool = False) -> Any:
     """The engine for ``up``: its store beside the app's, syncing our serve endpoint at start."""
     from marketing_agent.engine import EngineConfig, EngineConfigError, create_engine_app
+    from marketing_agent.engine.config import split_hosts
     from marketing_agent.services.events import inngest_dev_mode
 
     serve_origin = (settings.inngest_serve_origin or f"http://{settings.api_host}:{settings.api_port}").rstrip("/")
@@ -189,6 +231,11 @@ def _engine_app(settings: Settings) -> Any:
             host=settings.engine_host,
             port=settings.engine_port,
             dev=inngest_dev_mode(settings),
+            insecure_dev=insecure_dev,
+            ai_gateway_hosts=(
+                split_hosts(settings.engine_ai_gateway_hosts) if settings.engine_ai_gateway_hosts is not None else None
+            ),
+            allowed_hosts=split_hosts(settings.engine_allowed_hosts or ""),
             event_keys=(event_key,) if event_key else None,
             signing_key=signing_key,
             app_urls=(f"{serve_origin}/api/inngest",),
@@ -205,21 +252,23 @@ def _engine_app(settings: Settings) -> Any:
     return create_engine_app(config)
 
 
-async def _serve(settings: Settings, *, with_everything: bool) -> None:
+async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: bool = False) -> None:
     """Serve the API with the durable functions mounted at /api/inngest; with ``with_everything`` (``up``)
     also the engine and, when TELEGRAM_BOT_TOKEN is set, the bot — all in this one process."""
+    from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
     from marketing_agent.api import create_api_app
     from marketing_agent.functions import FunctionsMount, close_inngest_client
     from marketing_agent.services import Database, InngestEventSender, make_inngest_client
     from marketing_agent.storage import open_object_store
 
     # Everything that can refuse the configuration comes first, before anything is opened.
-    engine = _engine_app(settings) if with_everything else None
+    engine = _engine_app(settings, insecure_dev=insecure_dev) if with_everything else None
     store = open_object_store(settings)
     client = make_inngest_client(settings)
     functions = FunctionsMount(client=client)
     database = Database(settings.resolved_database_url)
     events = InngestEventSender(client)
+    detector = SkillDetector(LLMSkillClassifier.from_settings(settings))  # the API's and the webhook bot's
     routers: list[Any] = []
     webhook_bot: Any = None
     if not with_everything and _is_set(settings.telegram_bot_token) and _is_set(settings.telegram_webhook_secret):
@@ -227,13 +276,14 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
         from marketing_agent.bot import BotService, create_telegram_webhook_router
         from marketing_agent.bot.services_backend import ServicesBotBackend
 
-        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events))
+        webhook_bot = BotService(settings, ServicesBotBackend(database, store, events, detector))
         routers.append(create_telegram_webhook_router(webhook_bot))
     api = create_api_app(
         settings,
         database=database,
         store=store,
         event_sender=events,
+        skill_detector=detector,
         mount_functions=functions,
         extra_routers=routers,
     )
@@ -246,10 +296,26 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
         ready = asyncio.Event()
         served = ReadyGate(api, ready)
         extra.append(mark_ready_when_synced(engine, ready, stop))
-    servers = [_Server(uvicorn.Config(served, host=settings.api_host, port=settings.api_port, log_level="info"))]
+    # The access log is off unless ACCESS_LOG asks for it: its lines carry paths such as /e/<event key>.
+    access_log = settings.access_log
+    servers = [
+        _Server(
+            uvicorn.Config(
+                served, host=settings.api_host, port=settings.api_port, log_level="info", access_log=access_log
+            )
+        )
+    ]
     if engine is not None:
         servers.append(
-            _Server(uvicorn.Config(engine, host=settings.engine_host, port=settings.engine_port, log_level="info"))
+            _Server(
+                uvicorn.Config(
+                    engine,
+                    host=settings.engine_host,
+                    port=settings.engine_port,
+                    log_level="info",
+                    access_log=access_log,
+                )
+            )
         )
         if _is_set(settings.telegram_bot_token):
             from marketing_agent.bot.cli import run_bot
@@ -270,6 +336,7 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
     finally:
         if webhook_bot is not None:
             await webhook_bot.stop()
+        await detector.aclose()
         await functions.aclose()
         await close_inngest_client(client)
         await database.dispose()
@@ -281,11 +348,20 @@ async def _serve(settings: Settings, *, with_everything: bool) -> None:
 
 
 # --- server commands ----------------------------------------------------------------------------------
+InsecureDev = Annotated[
+    bool,
+    typer.Option(
+        "--insecure-dev", help="Allow dev mode (INNGEST_DEV=1) on a non-loopback API_HOST / ENGINE_HOST. Unsafe."
+    ),
+]
+
+
 @app.command()
-def up() -> None:
+def up(insecure_dev: InsecureDev = False) -> None:
     """Run everything in one process on embedded defaults (SQLite and a local folder under DATA_DIR)."""
     settings = _settings()
-    _setup_logging()
+    _setup_logging(settings)
+    _mode_or_exit(settings, insecure_dev, with_engine=True)
     _run(_prepare(settings))
     key = _run(_ensure_local_user(settings))
     if key is not None:
@@ -293,16 +369,17 @@ def up() -> None:
         console.print(key, markup=False, highlight=False)
     console.print(f"API      {settings.api_url}/api/v1   (docs: {settings.api_url}/docs)", markup=False)
     console.print(f"Engine   {settings.engine_url}   (dashboard)", markup=False)
-    _run(_serve(settings, with_everything=True))
+    _run(_serve(settings, with_everything=True, insecure_dev=insecure_dev))
 
 
 @app.command("api")
-def api_command() -> None:
+def api_command(insecure_dev: InsecureDev = False) -> None:
     """Run the REST API alone (migrates the database first)."""
     settings = _settings()
-    _setup_logging()
+    _setup_logging(settings)
+    _mode_or_exit(settings, insecure_dev, with_engine=False)
     _run(_prepare(settings))
-    _run(_serve(settings, with_everything=False))
+    _run(_serve(settings, with_everything=False, insecure_dev=insecure_dev))
 
 
 @db_app.command("upgrade")
@@ -351,9 +428,10 @@ def skills_list() -> None:
 
     settings = _settings()
     catalog = _run(load_skill_catalog(settings.skills_dir, open_object_store(settings)))
-    table = Table("name", "type", "source", "description")
+    table = Table("name", "category", "type", "source", "description")
     for skill in catalog.all():
-        table.add_row(skill.name, skill.metadata.type, skill.source.value, skill.description[:80])
+        category = skill.metadata.category.value if skill.metadata.category else "-"
+        table.add_row(skill.name, category, skill.metadata.type, skill.source.value, skill.description[:80])
     console.print(table)
     for problem in catalog.errors:
         err_console.print(f"skipped {problem.path}: {problem.reason}", markup=False)
@@ -492,7 +570,7 @@ class _StepWatcher:
             if self.seen.get(name) != state:
                 self.seen[name] = state
                 retry = f" (attempt {state[1]})" if state[1] > 1 else ""
-                lines.append(f"step {name}: {state[0]}{retry}")
+                lines.append(f"step {name}: {state[0]}{retry}{tool_detail(step)}")
         return lines
 
 
@@ -559,6 +637,29 @@ def run_command(
         content = api.call("GET", f"/outputs/{run['output']['id']}/content")
         console.rule(run["output"]["title"])
         sys.stdout.write(str(content).rstrip() + "\n")
+
+
+@app.command("mcp")
+def mcp_command(api_url: ApiUrl = None, api_key: ApiKey = None) -> None:
+    """Serve the MCP tools over stdio for desktop assistants (docs/mcp.md); they call the API with your key."""
+    from marketing_agent.mcp_server import MarketingApi, build_user_server
+
+    if not api_key:
+        fail("an API key is needed: --api-key or MARKETING_AGENT_API_KEY")
+    client = MarketingApi.over_network(api_url or _settings().api_url, api_key)
+
+    @contextlib.asynccontextmanager
+    async def as_configured_user(_ctx: object) -> AsyncIterator[MarketingApi]:
+        yield client  # one key, one client for the whole session
+
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)  # stdout carries the protocol
+    build_user_server(as_configured_user).run("stdio")
+
+
+# Registered last: the schedules commands reuse ApiClient and fail from this module.
+from marketing_agent.cli_schedules import schedules_app  # noqa: E402
+
+app.add_typer(schedules_app, name="schedules")
 
 
 def main() -> None:

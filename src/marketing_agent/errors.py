@@ -29,6 +29,12 @@ class ValidationFailed(MarketingAgentError):
     code = "VALIDATION_ERROR"
 
 
+class SkillNotDetected(ValidationFailed):
+    """``"skillName": "auto"`` and no skill is confident; ``details`` carries the candidates to offer."""
+
+    code = "SKILL_NOT_DETECTED"
+
+
 class NotFound(MarketingAgentError):
     code = "NOT_FOUND"
 
@@ -47,6 +53,18 @@ class RunNotFound(NotFound):
 
 class OutputNotFound(NotFound):
     code = "OUTPUT_NOT_FOUND"
+
+
+class WorkflowNotFound(NotFound):
+    code = "WORKFLOW_NOT_FOUND"
+
+
+class WorkflowRunNotFound(NotFound):
+    code = "WORKFLOW_RUN_NOT_FOUND"
+
+
+class ScheduleNotFound(NotFound):
+    code = "SCHEDULE_NOT_FOUND"
 
 
 class Conflict(MarketingAgentError):
@@ -93,6 +111,13 @@ class InvalidStorageKey(StorageError):
 class ObjectNotFound(StorageError):
     code = "OBJECT_NOT_FOUND"
     retryable = False
+
+
+# --- workflows -------------------------------------------------------------------------------------
+class WorkflowInvalid(MarketingAgentError):
+    """A workflow definition that cannot run: unknown skill, cycle, missing input, bad field."""
+
+    code = "WORKFLOW_INVALID"
 
 
 # --- the agent -------------------------------------------------------------------------------------
@@ -165,3 +190,10 @@ class NotificationRejected(NotificationError):
 
     code = "NOTIFICATION_REJECTED"
     retryable = False
+
+
+# --- the agent loop --------------------------------------------------------------------------------
+class RunLimitReached(MarketingAgentError):
+    """A skill run hit its cost or token budget before the model finished (docs/agent-loop.md)."""
+
+    code = "RUN_LIMIT_REACHED"

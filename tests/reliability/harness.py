@@ -87,6 +87,8 @@ class System:
             ANTHROPIC_API_KEY="test-key",
             ANTHROPIC_BASE_URL=self.llm_origin,
             ALERT_CHANNELS="log",
+            API_RATE_LIMIT_PER_MINUTE="0",  # a load harness, not a user: no per-user limits
+            RUNS_PER_DAY="0",
             PYTHONPATH=os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]),
         )
         return env

@@ -79,7 +79,10 @@ def live_api(tmp_path: Path) -> Iterator[LiveApi]:
     """The real API app on a migrated SQLite database and a local store; events go to memory."""
     database_url = f"sqlite:///{tmp_path / 'app.db'}"
     keys = asyncio.run(_prepare(database_url))
-    settings = load_settings(data_dir=tmp_path, database_url=database_url, public_api_url="http://testserver")
+    settings = load_settings(
+        data_dir=tmp_path, database_url=database_url, public_api_url="http://testserver",
+        api_rate_limit_per_minute=0, runs_per_day=0,  # fuzzing sends thousands of requests as one user
+    )  # fmt: skip
     app = create_api_app(
         settings,
         store=LocalObjectStore(tmp_path / "store"),

@@ -91,7 +91,7 @@ async def seed(http: httpx.AsyncClient, db: Database, key: str) -> Owned:
     assert reply.status_code in (200, 201), reply.text
     reply = await http.post(
         "/api/v1/me/channels",
-        json={"channel": "webhook", "address": f"https://hooks.example.com/{SECRET}"},
+        json={"channel": "webhook", "address": f"https://93.184.215.14/{SECRET}"},  # public; no DNS in tests
         headers=auth,
     )
     assert reply.status_code == 201, reply.text
@@ -160,7 +160,9 @@ def request_for(method: str, path: str, owned: Owned) -> tuple[str, dict[str, An
                 # the other user's run on the owner's client, and feedback on the owner's output
                 "/api/v1/runs": {"skillName": "copywriting", "message": "x", "clientId": owned.ids["client_id"]},
                 "/api/v1/feedback": {"outputId": owned.ids["output_id"], "overallScore": 1},
-                "/api/v1/me/channels": {"channel": "email", "address": "other@example.com"},
+                "/api/v1/me/channels": {"channel": "webhook", "address": "https://93.184.215.14/other"},
+                "/api/v1/me/channels/{channel_id}/verify": {"code": "not-the-code"},
+                "/api/v1/detect": {"message": "write a homepage headline"},
             }
             kwargs = {"json": bodies.get(path, {})}
             if path in ("/api/v1/runs", "/api/v1/feedback"):

@@ -27,7 +27,9 @@ from marketing_agent.services import (
     Database,
     InngestEventSender,
     create_user,
+    link_telegram_chat,
     make_inngest_client,
+    resolve_user_by_api_key,
     sync_skills,
     upgrade_database,
 )
@@ -51,6 +53,12 @@ class AgentSystem:
     telegram: FakeTelegram
     database: Database
     client: inngest.Inngest  # the app's one Inngest client (events out of the API and the functions)
+
+    async def link_chat(self, chat_id: int) -> None:
+        """Link a Telegram chat to the test user the way the bot does (``/link`` from the chat itself)."""
+        key = self.api.headers["authorization"].removeprefix("Bearer ")
+        user = await resolve_user_by_api_key(self.database, key)
+        await link_telegram_chat(self.database, user.id, chat_id)
 
     async def start_run(self, skill: str = "copywriting", message: str = "Write the homepage hero.") -> str:
         reply = await self.api.post("/runs", json={"skillName": skill, "message": message})
@@ -126,7 +134,11 @@ def system_settings(
 
 @contextlib.asynccontextmanager
 async def agent_system(
-    settings: Settings, llm: FakeAnthropic | FakeOpenAI, telegram: FakeTelegram
+    settings: Settings,
+    llm: FakeAnthropic | FakeOpenAI,
+    telegram: FakeTelegram,
+    *,
+    engine_database_url: str | None = None,
 ) -> AsyncIterator[AgentSystem]:
     """Migrate, sync the skills, create a user, start engine and API, sync the app with the engine."""
     assert settings.database_url is not None
@@ -138,7 +150,7 @@ async def agent_system(
         await sync_skills(database, (await load_skill_catalog(settings.skills_dir)).all())
         api_key = (await create_user(database, "e2e@example.com")).api_key
         engine_config = EngineConfig(
-            database_url=f"sqlite:///{settings.data_dir / 'engine.db'}",
+            database_url=engine_database_url or f"sqlite:///{settings.data_dir / 'engine.db'}",
             port=settings.engine_port,
             fast_retries=True,
             cron=False,  # the monitor is triggered by hand, so no tick lands mid-test

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
+from marketing_agent.agent.skill import Skill, SkillCategory, SkillMetadata, SkillSource
 from marketing_agent.services import Database, InMemoryEventSender, InMemoryRunCanceller
 from marketing_agent.storage import LocalObjectStore
 
@@ -18,7 +18,12 @@ def make_skill(name: str) -> Skill:
         description=f"The {name} skill.",
         instructions="Do it.",
         source=SkillSource.BUILTIN,
-        metadata=SkillMetadata(type="copy", trigger_keywords=("headline",), related_skills=("copy-editing",)),
+        metadata=SkillMetadata(
+            type="copy",
+            category=SkillCategory.COPYWRITING,
+            trigger_keywords=("headline",),
+            related_skills=("copy-editing",),
+        ),
         rules="Be brief.",
     )
 

@@ -69,19 +69,82 @@ class FakeAnthropic(FakeLLMServer):
             return reply.status, reply.body, reply.headers
         text = reply.text if reply is not None and reply.text is not None else self.default_text
         usage = self._usage(body, text)
+        searches = sum(1 for block in self._server_searches(body, reply) if block["type"] == "server_tool_use")
+        if searches:
+            usage["server_tool_use"] = {"web_search_requests": searches}
         if reply is not None and reply.usage:
             usage.update(reply.usage)
+        content: list[dict[str, Any]] = self._server_searches(body, reply)
+        content += [{"type": "text", "text": text}] if text else []
+        calls = reply.tool_calls if reply is not None else ()
+        if calls:
+            # the real API never calls a tool it was not given, nor any with tool_choice none
+            declared = {t.get("name") for t in body.get("tools") or []}
+            calls = tuple(c for c in calls if c["name"] in declared)
+            if (body.get("tool_choice") or {}).get("type") == "none":
+                calls = ()
+        content += [
+            {"type": "tool_use", "id": f"toolu_fake{next(_ids):06d}", "name": c["name"], "input": c["input"]}
+            for c in calls
+        ]
+        problem = self._tool_protocol_error(body)
+        if problem:
+            return 400, anthropic_error(400, message=problem).body or {}, {}
         message = {
             "id": f"msg_fake{next(_ids):06d}",
             "type": "message",
             "role": "assistant",
             "model": body["model"],
-            "content": [{"type": "text", "text": text}],
-            "stop_reason": (reply.stop_reason if reply else None) or "end_turn",
+            "content": content,
+            "stop_reason": (reply.stop_reason if reply else None) or ("tool_use" if calls else "end_turn"),
             "stop_sequence": None,
             "usage": usage,
         }
         return (reply.status if reply else 200), message, (reply.headers if reply else {})
+
+    @staticmethod
+    def _server_searches(body: dict[str, Any], reply: FakeReply | None) -> list[dict[str, Any]]:
+        """The blocks the server-side web search tool adds (only when the request declares it)."""
+        offered = any(str(t.get("type", "")).startswith("web_search_") for t in body.get("tools") or [])
+        if reply is None or not reply.server_searches or not offered:
+            return []
+        blocks: list[dict[str, Any]] = []
+        for n, query in enumerate(reply.server_searches):
+            use_id = f"srvtoolu_fake{n:04d}"
+            result = {
+                "type": "web_search_result",
+                "url": f"https://search.test/{n}",
+                "title": f"Result for {query}",
+                "encrypted_content": f"opaque-{n}",
+                "page_age": None,
+            }
+            blocks.append({"type": "server_tool_use", "id": use_id, "name": "web_search", "input": {"query": query}})
+            blocks.append({"type": "web_search_tool_result", "tool_use_id": use_id, "content": [result]})
+        return blocks
+
+    @staticmethod
+    def _tool_protocol_error(body: dict[str, Any]) -> str | None:
+        """The checks the real API makes on tool use: every tool_use is answered by a tool_result with its
+        id in the next (user) message, and a conversation with tool blocks declares its tools."""
+        messages = body.get("messages") or []
+        has_blocks = False
+        for i, message in enumerate(messages):
+            content = message.get("content")
+            if not isinstance(content, list):
+                continue
+            uses = [b["id"] for b in content if b.get("type") == "tool_use"]
+            has_blocks = has_blocks or bool(uses)
+            if not uses:
+                continue
+            following = messages[i + 1]["content"] if i + 1 < len(messages) else []
+            answered = {
+                b.get("tool_use_id") for b in following if isinstance(b, dict) and b.get("type") == "tool_result"
+            }
+            if set(uses) - answered:
+                return "messages: tool_use ids were found without tool_result blocks immediately after"
+        if has_blocks and not body.get("tools"):
+            return "Requests which include `tool_use` or `tool_result` blocks must define tools."
+        return None
 
     def _usage(self, body: dict[str, Any], text: str) -> dict[str, Any]:
         """Token counts as the API reports them, with the cache simulated over the system blocks."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -28,6 +29,10 @@ class FakeReply:
     text: str | None = None
     usage: dict[str, Any] | None = None
     stop_reason: str | None = None  # e.g. "max_tokens" (Anthropic) / "length" (OpenAI)
+    #: Tool calls the model makes, each ``{"name": …, "input": {…}}`` (the server adds the ids).
+    tool_calls: tuple[dict[str, Any], ...] = ()
+    #: Anthropic only: queries the server-side web search runs itself before answering.
+    server_searches: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,9 @@ class FakeLLMServer:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        #: When set, chooses the reply for each request (instead of the queue): a script by conversation
+        #: state survives a retried or repeated request, which a queue does not.
+        self.responder: Callable[[RecordedRequest], FakeReply | None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------------
     def start(self) -> Self:
@@ -87,7 +95,9 @@ class FakeLLMServer:
         with self._lock:
             self._replies.extend(replies)
 
-    def _next_reply(self) -> FakeReply | None:
+    def _next_reply(self, request: RecordedRequest) -> FakeReply | None:
+        if self.responder is not None:
+            return self.responder(request)
         with self._lock:
             return self._replies.popleft() if self._replies else None
 
@@ -111,7 +121,7 @@ class FakeLLMServer:
         )
         with self._lock:
             self.requests.append(request)
-        reply = self._next_reply()
+        reply = self._next_reply(request)
         if reply is not None and reply.delay:
             self._stopping.wait(reply.delay)
         status, body, headers = self.answer(request, reply)

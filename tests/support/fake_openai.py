@@ -8,6 +8,7 @@ error body ``{"error": {"message", "type", "param", "code"}}``.
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from typing import Any
 
@@ -82,6 +83,17 @@ class FakeOpenAI(FakeLLMServer):
         }
         if reply is not None and reply.usage:
             usage.update(reply.usage)
+        message: dict[str, Any] = {"role": "assistant", "content": text or None}
+        calls = reply.tool_calls if reply is not None else ()
+        if calls and body.get("tools") and body.get("tool_choice") != "none":
+            message["tool_calls"] = [
+                {
+                    "id": f"call_fake{next(_ids):06d}",
+                    "type": "function",
+                    "function": {"name": c["name"], "arguments": json.dumps(c["input"])},
+                }
+                for c in calls
+            ]
         completion = {
             "id": f"chatcmpl-fake{next(_ids):06d}",
             "object": "chat.completion",
@@ -90,8 +102,9 @@ class FakeOpenAI(FakeLLMServer):
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": (reply.stop_reason if reply else None) or "stop",
+                    "message": message,
+                    "finish_reason": (reply.stop_reason if reply else None)
+                    or ("tool_calls" if "tool_calls" in message else "stop"),
                     "logprobs": None,
                 }
             ],

@@ -55,6 +55,7 @@ class FakeRun:
     outcome: SkillOutcome | None = None
     telegram_chat_id: str | None = None
     telegram_message_id: int | None = None
+    engine_run_id: str | None = None
 
 
 @dataclass
@@ -72,9 +73,12 @@ class FakeServices:
         if run_id not in self.runs:
             raise NotFound(f"run {run_id} not found")
         run = self.runs[run_id]
+        if run.status == "failed" and run.engine_run_id not in (None, engine_run_id):  # a replay: a new attempt
+            run.status, run.error, run.engine_run_id = "running", None, engine_run_id
         if run.status in {"completed", "failed", "cancelled"}:
             return False
         run.status = "running"
+        run.engine_run_id = run.engine_run_id or engine_run_id
         return True
 
     async def get_client_slug(self, client_id: str) -> str:
@@ -136,7 +140,7 @@ class FakeServices:
         # A second call finds the alert already raised today: nothing new.
         return self.feedback_alerts.pop(feedback_id)
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
         self.calls.append(("record_stuck_run_alerts", threshold_seconds))
         fresh, self.stuck_alerts = self.stuck_alerts, []
         return fresh
@@ -170,6 +174,9 @@ class FakeNotifications:
     failures: dict[str, list[MarketingAgentError]] = field(default_factory=dict)
     sent: list[tuple[str, str]] = field(default_factory=list)  # (what, label)
     attempts: list[str] = field(default_factory=list)
+    delivered: list[tuple[str, str]] = field(default_factory=list)  # (alert id, label), as delivered_channels
+    #: Errors to raise on the next marks of an alert as delivered (a database hiccup after the send).
+    mark_failures: list[Exception] = field(default_factory=list)
 
     def _attempt(self, label: str) -> None:
         self.attempts.append(label)
@@ -189,8 +196,15 @@ class FakeNotifications:
         return self.alert_channels
 
     async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        if (alert.id, target.label) in self.delivered:  # as the real one: never sent twice
+            return
         self._attempt(target.label)
         self.sent.append((f"alert:{alert.id}", target.label))
+
+    async def mark_alert_delivered(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        if self.mark_failures:
+            raise self.mark_failures.pop(0)
+        self.delivered.append((alert.id, target.label))
 
 
 def rejected(message: str = "chat not found") -> NotificationRejected:

@@ -6,6 +6,10 @@ when they are short, stand alone as the first or last paragraph, and are not hea
 real copy that happens to start with "Here's" survives. The markdown is then normalised so every output
 reads the same: no trailing spaces, one blank line around headings, ``-`` list markers, one final newline;
 fenced code blocks are left exactly as written.
+
+Fences follow markdown's rule: a block opened by three or more backticks (or tildes) closes only at a line of
+the same character at least as long. Skills whose answers hold code (``schema-markup``'s JSON-LD) show
+their template in a four-backtick fence, and a model that copies that wrapper must still be read right.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ _CODA = re.compile(
 )
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t]*#*[ \t]*$")
 _BULLET = re.compile(r"^(\s*)[*+•][ \t]+")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_WRAPPING_FENCE = re.compile(r"\A```(?:markdown|md)?[ \t]*\n(.*)\n```[ \t]*\Z", re.DOTALL | re.IGNORECASE)
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})(.*)$")
+_WRAPPING_FENCE = re.compile(r"\A(`{3,}|~{3,})(?:markdown|md)?[ \t]*\n(.*)\n\1[ \t]*\Z", re.DOTALL | re.IGNORECASE)
 _RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
 _BLANK_LINES = re.compile(r"(\n[ \t]*\n(?:[ \t]*\n)*)")
 
@@ -47,7 +51,7 @@ def clean_output(text: str) -> str:
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
     unwrapped = _WRAPPING_FENCE.match(text)
     if unwrapped:
-        text = unwrapped.group(1).strip()
+        text = unwrapped.group(2).strip()
     # Paragraphs at even indexes, the exact separators between them at odd ones, so that what stays
     # (code blocks included) is rejoined byte for byte.
     pieces = _BLANK_LINES.split(text)
@@ -81,18 +85,30 @@ def _is_coda(paragraph: str) -> bool:
     return len(line) <= _CODA_CHARS and _is_prose(paragraph) and bool(_CODA.match(line))
 
 
+def _fence_after(line: str, fence: str | None) -> str | None:
+    """The fence open after ``line`` (its opening marker, e.g. "````"), given the one open before it."""
+    match = _FENCE.match(line)
+    if match is None:
+        return fence
+    marker, rest = match.group(1), match.group(2)
+    if fence is None:
+        # An info string ("json") may follow an opening marker; a backtick fence's may not hold backticks.
+        return None if marker[0] == "`" and "`" in rest else marker
+    closes = marker[0] == fence[0] and len(marker) >= len(fence) and not rest.strip()
+    return None if closes else fence
+
+
 def normalize_markdown(text: str) -> str:
     """Trailing spaces off, ``-`` bullets, one blank line around headings and between blocks, a final
     newline. Code fences are copied verbatim."""
     out: list[str] = []
-    in_fence = False
+    fence: str | None = None
     for raw in text.split("\n"):
-        if _FENCE.match(raw):
-            in_fence = not in_fence
-            out.append(raw.rstrip())
-            continue
-        if in_fence:
-            out.append(raw)
+        after = _fence_after(raw, fence)
+        if fence is not None or after is not None:
+            delimiter = fence is None or after is None  # the line opens or closes the block
+            out.append(raw.rstrip() if delimiter else raw)
+            fence = after
             continue
         line = raw.rstrip()
         heading = _HEADING.match(line)
@@ -115,12 +131,12 @@ def normalize_markdown(text: str) -> str:
 def headings(text: str) -> list[str]:
     """The text of every markdown heading outside code fences."""
     found: list[str] = []
-    in_fence = False
+    fence: str | None = None
     for line in text.split("\n"):
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        elif not in_fence and (match := _HEADING.match(line.rstrip())):
+        after = _fence_after(line, fence)
+        if fence is None and after is None and (match := _HEADING.match(line.rstrip())):
             found.append(match.group(2))
+        fence = after
     return found
 
 

@@ -45,6 +45,7 @@ __all__ = [
     "SkillResult",
     "build_request",
     "execute_skill",
+    "finish_result",
     "skill_system_prompt",
 ]
 
@@ -229,6 +230,17 @@ async def _execute(
     request = build_request(skill, message, options, provider, context)
     response = await provider.complete(request)
     warnings.extend(response.warnings)
+    return _result(skill, client_slug, response, context, warnings)
+
+
+def finish_result(
+    skill: Skill,
+    client_slug: str | None,
+    response: LLMResponse,
+    context: ClientContext | None,
+    warnings: list[str],
+) -> SkillResult:
+    """The result of a (possibly summed, multi-turn) response: output cleaned, format checked, priced."""
     return _result(skill, client_slug, response, context, warnings)
 
 

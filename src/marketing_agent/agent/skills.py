@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import yaml
 
-from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
+from marketing_agent.agent.skill import Skill, SkillCategory, SkillMetadata, SkillSource, ToolName
 from marketing_agent.errors import SkillInvalid, SkillNotFound
 
 if TYPE_CHECKING:
@@ -141,6 +141,8 @@ def _parse_metadata(raw: object, where: str) -> SkillMetadata:
         if not 0 <= temperature <= 2:
             raise _invalid(where, "metadata.temperature must be between 0 and 2")
         values["temperature"] = float(temperature)
+    if raw.get("category") is not None:
+        values["category"] = _parse_category(raw["category"], where)
     for key in _METADATA_LIST_FIELDS:
         items = raw.get(key)
         if items is None:
@@ -151,11 +153,57 @@ def _parse_metadata(raw: object, where: str) -> SkillMetadata:
     for related in values.get("related_skills", ()):
         if (reason := validate_skill_name(related)) is not None:
             raise _invalid(where, f"metadata.related_skills: {reason}")
-    unknown = sorted(set(raw) - {*_METADATA_STR_FIELDS, *_METADATA_LIST_FIELDS, "max_tokens", "temperature"})
+    values.update(_parse_loop_limits(raw, where))
+    unknown = sorted(
+        set(raw)
+        - {*_METADATA_STR_FIELDS, *_METADATA_LIST_FIELDS, *_LOOP_LIMITS, "category", "max_tokens", "temperature"}
+    )
     if unknown:
         # The Agent Skills format lets metadata carry anything; we only use what we know.
         logger.debug("skill %s: ignoring unknown metadata keys %s", where, unknown)
     return SkillMetadata(**values)
+
+
+_LOOP_LIMITS = {"max_turns": 50, "max_tool_calls": 100}  # field: the most a skill may ask for
+
+
+def _parse_loop_limits(raw: dict[str, Any], where: str) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for key, most in _LOOP_LIMITS.items():
+        value = raw.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise _invalid(where, f"metadata.{key} must be an integer from 1 to {most}")
+        values[key] = value
+    return values
+
+
+def _parse_allowed_tools(raw: object, where: str) -> tuple[ToolName, ...]:
+    """``allowed-tools``: space-separated names (the Agent Skills spec); a YAML list is taken too."""
+    if raw is None:
+        return ()
+    if isinstance(raw, str):
+        names = raw.split()
+    elif isinstance(raw, list) and all(isinstance(n, str) for n in raw):
+        names = [n.strip() for n in raw]
+    else:
+        raise _invalid(where, "allowed-tools must be a space-separated string of tool names")
+    known = {t.value for t in ToolName}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise _invalid(where, f"allowed-tools: unknown tool {unknown[0]!r}; known tools: {', '.join(sorted(known))}")
+    return tuple(dict.fromkeys(ToolName(n) for n in names))
+
+
+def _parse_category(value: object, where: str) -> SkillCategory:
+    allowed = ", ".join(c.value for c in SkillCategory)
+    if not isinstance(value, str):
+        raise _invalid(where, f"metadata.category must be one of {allowed}")
+    try:
+        return SkillCategory(value.strip())
+    except ValueError:
+        raise _invalid(where, f"metadata.category {value!r} is not one of {allowed}") from None
 
 
 def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillSource, origin: str) -> Skill:
@@ -185,6 +233,7 @@ def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillS
         raise _invalid(where, f"description is {len(description)} characters, at most {MAX_DESCRIPTION_CHARS} allowed")
 
     metadata = _parse_metadata(front.get("metadata"), where)
+    allowed_tools = _parse_allowed_tools(front.get("allowed-tools"), where)
     instructions = body.strip()
     if not instructions:
         raise _invalid(where, "the instructions (the markdown after the front matter) are empty")
@@ -203,6 +252,7 @@ def parse_skill_files(folder_name: str, files: Mapping[str, str], source: SkillS
         metadata=metadata,
         rules=rules.strip() if rules is not None and rules.strip() else None,
         references=references,
+        allowed_tools=allowed_tools,
     )
 
 
@@ -314,29 +364,6 @@ async def _load_storage(store: ObjectStore | SkillStore) -> tuple[list[Skill], l
 
 
 # --- the catalog -----------------------------------------------------------------------------------
-_WORD_RE = re.compile(r"[a-z0-9]+")
-# Words that say nothing about which skill is wanted.
-_STOPWORD_TEXT = (
-    "a an and are as at be by can do for from help how i in into is it its me my need of on or our please "
-    "some that the their this to us use want we what when which who will with write you your"
-)
-_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
-
-
-def _stem(word: str) -> str:
-    # Crude but predictable: "emails" ~ "email", "launching" ~ "launch". Enough for offering choices.
-    for suffix in ("ing", "ed"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            return word[: -len(suffix)]
-    if word.endswith("s") and not word.endswith("ss") and len(word) >= 4:
-        return word[:-1]
-    return word
-
-
-def _terms(text: str) -> list[str]:
-    return [_stem(w) for w in _WORD_RE.findall(text.lower()) if w not in _STOPWORDS]
-
-
 @dataclass(slots=True)
 class SkillCatalog:
     """Every loaded skill by name, plus the skills that failed to load and why."""
@@ -380,27 +407,17 @@ class SkillCatalog:
     def suggest(self, text: str, limit: int = 3) -> list[Skill]:
         """The skills most likely meant by free text, best first; empty when nothing matches.
 
-        A trigger keyword or the skill's name found in the text weighs most (phrases more than single
-        words); words shared with the description add a little.
+        The skill detector's keyword ranking (``agent.detect``), so the catalogue, the API and the bot
+        agree on what a request points at.
         """
-        terms = _terms(text)
-        if not terms or limit <= 0:
+        from marketing_agent.agent.detect import KeywordIndex, SkillProfile
+
+        if limit <= 0:
             return []
-        padded = f" {' '.join(terms)} "
-        term_set = set(terms)
-        scored: list[tuple[float, str]] = []
-        for skill in self.skills.values():
-            score = 0.0
-            for phrase in (*skill.metadata.trigger_keywords, skill.name.replace("-", " ")):
-                phrase_terms = _terms(phrase)
-                if phrase_terms and f" {' '.join(phrase_terms)} " in padded:
-                    score += 3.0 * len(phrase_terms)
-            score += 2.0 * len(term_set & set(_terms(skill.name.replace("-", " "))))
-            score += 0.5 * len(term_set & set(_terms(skill.description)))
-            if score > 0:
-                scored.append((score, skill.name))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-        return [self.skills[name] for _, name in scored[:limit]]
+        index = KeywordIndex(
+            SkillProfile(s.name, s.description, s.metadata.trigger_keywords) for s in self.skills.values()
+        )
+        return [self.skills[c.skill] for c in index.score(text, limit).candidates]
 
 
 async def load_skill_catalog(

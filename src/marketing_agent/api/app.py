@@ -8,11 +8,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from starlette.routing import Route
 
+from marketing_agent.agent.detect import LLMSkillClassifier, SkillDetector
 from marketing_agent.api.context import AppContext
 from marketing_agent.api.errors import install_error_handlers
 from marketing_agent.api.limits import MAX_BODY_BYTES, BodySizeLimit
-from marketing_agent.api.routes import channels, clients, feedback, outputs, runs, skills
+from marketing_agent.api.rate_limit import UserRateLimiter
+from marketing_agent.api.routes import channels, clients, detect, feedback, outputs, runs, schedules, skills, workflows
+from marketing_agent.mcp_server import MCP_PATH, UserMcpEndpoint
 from marketing_agent.services import (
     Database,
     EngineRunCanceller,
@@ -39,6 +43,7 @@ def create_api_app(
     store: ObjectStore | None = None,
     event_sender: EventSender | None = None,
     run_canceller: RunCanceller | None = None,
+    skill_detector: SkillDetector | None = None,
     mount_functions: AppHook | None = None,
     extra_routers: Sequence[APIRouter] = (),
     max_body_bytes: int = MAX_BODY_BYTES,
@@ -50,17 +55,26 @@ def create_api_app(
     bot's ``POST /api/v1/webhooks/telegram``).
     """
     owns_database = database is None
+    owns_detector = skill_detector is None
     context = AppContext(
         settings=settings,
         database=database or Database(settings.resolved_database_url),
         store=store or open_object_store(settings),
         events=event_sender or InngestEventSender(make_inngest_client(settings)),
         canceller=run_canceller or EngineRunCanceller(settings),
+        # The model step's provider is made on first use, so an API that never needs it loads nothing.
+        detector=skill_detector or SkillDetector(LLMSkillClassifier.from_settings(settings)),
     )
+
+    mcp: UserMcpEndpoint | None = None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
+        assert mcp is not None
+        async with mcp.running():
+            yield
+        if owns_detector:
+            await context.detector.aclose()
         if owns_database:
             await context.database.dispose()
 
@@ -73,6 +87,7 @@ def create_api_app(
         openapi_url="/openapi.json",
     )
     app.state.context = context
+    app.state.rate_limiter = UserRateLimiter(settings.api_rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
 
@@ -86,8 +101,11 @@ def create_api_app(
             return JSONResponse({"status": "unavailable", "reason": "database unreachable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    for module in (skills, clients, runs, outputs, feedback, channels):
+    for module in (skills, clients, runs, detect, outputs, feedback, channels, workflows, schedules):
         app.include_router(module.router, prefix=API_PREFIX)
+    # MCP over Streamable HTTP (docs/mcp.md): the same API, as tools for AI assistants.
+    mcp = UserMcpEndpoint(app, context.database, settings.api_url)
+    app.router.routes.append(Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"], include_in_schema=False))
     for router in extra_routers:
         app.include_router(router)
     if mount_functions is not None:

@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
 from marketing_agent.api.context import AppContext, get_context
+from marketing_agent.api.rate_limit import UserRateLimiter
 from marketing_agent.errors import MissingAuthHeader, Unauthorized
 from marketing_agent.services import User, resolve_user_by_api_key
 
@@ -26,7 +27,11 @@ async def current_user(
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("use Authorization: Bearer <api key>")
-    return await resolve_user_by_api_key(context.database, key.strip())
+    user = await resolve_user_by_api_key(context.database, key.strip())
+    limiter: UserRateLimiter | None = getattr(request.app.state, "rate_limiter", None)
+    if limiter is not None:
+        limiter.hit(user.id)  # every authenticated route, present and future (rate_limit.py)
+    return user
 
 
 CurrentUser = Annotated[User, Depends(current_user)]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from marketing_agent.agent.detect import SkillDetector
 from marketing_agent.services import Database, EventSender, RunCanceller
 from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
@@ -18,6 +19,7 @@ class AppContext:
     store: ObjectStore
     events: EventSender
     canceller: RunCanceller
+    detector: SkillDetector  # POST /detect and "skillName": "auto"
 
 
 def get_context(request: Request) -> AppContext:

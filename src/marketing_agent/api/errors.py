@@ -18,6 +18,7 @@ logger = logging.getLogger(__name__)
 _STATUS: list[tuple[type[errors.MarketingAgentError], int]] = [
     (errors.Unauthorized, 401),
     (errors.ValidationFailed, 422),
+    (errors.WorkflowInvalid, 422),
     (errors.InvalidStorageKey, 422),
     (errors.NotFound, 404),
     (errors.ObjectNotFound, 404),
@@ -58,6 +59,9 @@ def error_body(code: str, message: str, *, details: Any = None, request_id: str 
     return {"success": False, "error": error}
 
 
+_GENERIC_5XX = {503: "a service this request needs is unavailable; retry later", 500: "internal error"}
+
+
 def error_response(
     status: int, code: str, message: str, *, details: Any = None, request_id: str | None = None
 ) -> JSONResponse:
@@ -89,9 +93,18 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
         code = "NOT_FOUND"
     elif status == 503:
         code = "SERVICE_UNAVAILABLE"
-    if status == 500:
-        logger.exception("unmapped error", exc_info=exc)
-    return error_response(status, code, exc.message, details=exc.details, request_id=request_id_of(request))
+    request_id = request_id_of(request)
+    if status >= 500:
+        # The text of a server-side failure (a driver's message, an upstream URL) is for the log, found by
+        # the request id; the client gets a stable, generic sentence.
+        logger.error("request failed: %s", exc.message, extra={"request_id": request_id, "code": exc.code},
+                     exc_info=exc if status == 500 else None)  # fmt: skip
+        return error_response(status, code, _GENERIC_5XX.get(status, "internal error"), request_id=request_id)
+    response = error_response(status, code, exc.message, details=exc.details, request_id=request_id)
+    retry_after = exc.details.get("retryAfter") if isinstance(exc.details, dict) else None
+    if status == 429 and isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)  # and details.retryAfter in the envelope
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -114,6 +127,8 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     code = _HTTP_CODES.get(exc.status_code, "NOT_FOUND" if exc.status_code == 404 else "VALIDATION_ERROR")
     if exc.status_code >= 500:
         code = "INTERNAL_ERROR"
+        message = _GENERIC_5XX.get(exc.status_code, "internal error")
+        return error_response(exc.status_code, code, message, request_id=request_id_of(request))
     return error_response(exc.status_code, code, str(exc.detail), request_id=request_id_of(request))
 
 

@@ -9,6 +9,10 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
 from pydantic.alias_generators import to_camel
 
+from marketing_agent.agent.detect import DetectionMethod, OutputType
+from marketing_agent.agent.run_options import RunOptions
+from marketing_agent.agent.skill import SkillCategory
+
 T = TypeVar("T")
 
 
@@ -44,6 +48,7 @@ class SkillSummaryOut(WireModel):
     name: str
     description: str
     type: str
+    category: SkillCategory | None  # None for a skill written without metadata.category
     trigger_keywords: list[str]
     related_skills: list[str]
 
@@ -138,7 +143,27 @@ class RunCreateIn(RequestModel):
     skill_name: StrictStr = Field(min_length=1, max_length=64)
     message: StrictStr = Field(min_length=1, max_length=10_000)
     client_id: uuid.UUID | None = None
-    options: dict[str, Any] | None = None
+    # RunOptions has no `telegram`: it names the chat the result goes to, and only the bot sets it (for the
+    # chat it is in), so here it is an unknown field like any other (422 naming `options.telegram`).
+    options: RunOptions | None = None
+
+
+class DetectIn(RequestModel):
+    message: StrictStr = Field(min_length=1, max_length=10_000)
+
+
+class SkillCandidateOut(WireModel):
+    skill: str
+    score: float
+
+
+class DetectionOut(WireModel):
+    skill: str | None = Field(description="The skill to run; null when nothing is confident.")
+    method: DetectionMethod
+    confidence: float = Field(description="0-1.")
+    candidates: list[SkillCandidateOut] = Field(description="Ranked, best first.")
+    client_id: uuid.UUID | None = Field(description="The user's client named in the message, by name or slug.")
+    output_type: OutputType | None = Field(description="The kind of output asked for, e.g. landing-page.")
 
 
 class RunQueuedOut(WireModel):
@@ -155,6 +180,35 @@ class RunOutputOut(WireModel):
     title: str
     preview: str
     format: str
+
+
+class RunTurnOut(WireModel):
+    """One model turn of the agent loop (step ``llm-turn-N``)."""
+
+    turn: int
+    model: str
+    stop_reason: str | None
+    tokens_input: int
+    tokens_output: int
+    cost_usd: float | None
+    latency_seconds: float
+    tool_calls: list[str]  # the step ids of the tool calls this turn asked for
+    server_searches: int
+
+
+class RunToolCallOut(WireModel):
+    """One tool call of the agent loop (step ``tool-N-<name>``)."""
+
+    step: str
+    name: str
+    input: dict[str, Any]
+    status: str  # ok | error
+    duration_ms: int
+    bytes: int
+    url: str | None
+    http_status: int | None
+    error: str | None
+    cached: bool
 
 
 class RunOut(WireModel):
@@ -174,6 +228,8 @@ class RunOut(WireModel):
     warnings: list[str]
     engine_run_id: str | None
     output: RunOutputOut | None
+    turns: list[RunTurnOut] = []
+    tool_calls: list[RunToolCallOut] = []
 
 
 class RunListItemOut(WireModel):
@@ -288,6 +344,10 @@ class ChannelCreateIn(RequestModel):
     secret: StrictStr | None = Field(
         None, min_length=16, max_length=256, description="Webhook HMAC key; generated when omitted."
     )
+
+
+class ChannelVerifyIn(RequestModel):
+    code: StrictStr = Field(min_length=1, max_length=64, description="The code e-mailed to the address.")
 
 
 class ChannelOut(WireModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from marketing_agent.agent.detect import Detection
 from marketing_agent.api import schemas as s
 from marketing_agent.services import Channel, Client, Feedback, Output, SkillInfo, SkillMetrics, SkillRun
 
@@ -11,6 +12,7 @@ def skill_summary(skill: SkillInfo) -> s.SkillSummaryOut:
         name=skill.name,
         description=skill.description,
         type=skill.type,
+        category=skill.category,
         trigger_keywords=skill.trigger_keywords,
         related_skills=skill.related_skills,
     )
@@ -79,6 +81,8 @@ def run(r: SkillRun) -> s.RunOut:
         warnings=r.warnings,
         engine_run_id=r.engine_run_id,
         output=output,
+        turns=[s.RunTurnOut.model_validate(t) for t in (r.agent_trace or {}).get("turns", [])],
+        tool_calls=[s.RunToolCallOut.model_validate(c) for c in (r.agent_trace or {}).get("tool_calls", [])],
     )
 
 
@@ -134,3 +138,14 @@ def feedback(f: Feedback) -> s.FeedbackOut:
 
 def channel(c: Channel) -> s.ChannelOut:
     return s.ChannelOut(id=c.id, channel=c.channel, address=c.address, enabled=c.enabled, created_at=c.created_at)
+
+
+def detection(d: Detection) -> s.DetectionOut:
+    return s.DetectionOut(
+        skill=d.skill,
+        method=d.method,
+        confidence=d.confidence,
+        candidates=[s.SkillCandidateOut(skill=c.skill, score=c.score) for c in d.candidates],
+        client_id=d.client_id,
+        output_type=d.output_type,
+    )

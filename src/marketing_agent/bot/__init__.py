@@ -4,6 +4,7 @@ from marketing_agent.bot._client import telegram_bot
 from marketing_agent.bot.backend import (
     BotBackend,
     CreatedRun,
+    DetectedSkill,
     LinkedUser,
     OutputContent,
     RunSummary,
@@ -19,6 +20,7 @@ __all__ = [
     "BotBackend",
     "BotService",
     "CreatedRun",
+    "DetectedSkill",
     "FinishedRun",
     "InMemoryBotBackend",
     "LinkedUser",

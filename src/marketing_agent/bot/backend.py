@@ -7,11 +7,12 @@ Ids are strings here (the services' UUIDs as text) so callback data and chat tex
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from marketing_agent.agent.skill import SkillCategory
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,17 @@ class SkillSummary:
     name: str
     description: str
     trigger_keywords: tuple[str, ...] = ()
+    category: SkillCategory | None = None  # None: listed under "Other" when browsing
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedSkill:
+    """What free text asks for (``agent.detect``): a skill to run when one is confident, else candidates."""
+
+    skill: str | None  # confident: run it without asking
+    candidates: tuple[str, ...]  # best first: what to offer when ``skill`` is None
+    request: str  # the text to run (without a ``skill-name:`` prefix)
+    client_id: str | None = None  # the user's client the text names
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +80,20 @@ class BotBackend(Protocol):
 
     async def list_skills(self) -> Sequence[SkillSummary]: ...
 
-    async def suggest_skills(self, text: str, limit: int = 3) -> Sequence[SkillSummary]:
-        """The skills most likely to fit a free-text request, best first (possibly none)."""
+    async def detect_skill(self, user_id: str, text: str, *, use_model: bool = True) -> DetectedSkill:
+        """Which skill (and client) free text asks for. ``use_model`` False: keywords only (cheap; for the
+        client and the request once the user has picked the skill)."""
         ...
 
-    async def create_run(self, user_id: str, skill: str, message: str, chat_id: int, message_id: int) -> CreatedRun:
+    async def create_run(
+        self,
+        user_id: str,
+        skill: str,
+        message: str,
+        chat_id: int,
+        message_id: int,
+        client_id: str | None = None,
+    ) -> CreatedRun:
         """Queue a run; ``chat_id``/``message_id`` is the "working on it" message to edit when it ends."""
         ...
 
@@ -85,39 +106,3 @@ class BotBackend(Protocol):
     async def record_feedback(self, user_id: str, output_id: str, score: int) -> None:
         """Store a 1–5 rating with source ``telegram``; this also triggers ``feedback.process``."""
         ...
-
-
-_WORD = re.compile(r"[a-z0-9]+")
-# Words that say nothing about which skill fits.
-# fmt: off
-_STOP = frozenset({
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "i", "in", "is", "it", "me", "my",
-    "of", "on", "or", "our", "please", "the", "this", "to", "us", "we", "with", "you", "your", "write",
-    "make", "create", "need", "want", "help", "can", "could", "would", "some",
-})
-# fmt: on
-
-
-def rank_skills(text: str, skills: Sequence[SkillSummary], limit: int = 3) -> list[SkillSummary]:
-    """Score skills by the request's words: trigger keywords count most, then the name, then the
-    description. Deterministic (ties broken by name); skills with no overlap are left out."""
-    words = {w for w in _WORD.findall(text.lower()) if w not in _STOP and len(w) > 1}
-    lowered = text.lower()
-    scored: list[tuple[float, str, SkillSummary]] = []
-    for skill in skills:
-        score = 0.0
-        for keyword in skill.trigger_keywords:
-            if keyword.lower() in lowered:
-                score += 3
-        for word in words:
-            for part in skill.name.split("-"):
-                if word == part:
-                    score += 2
-                elif min(len(word), len(part)) >= 4 and (word.startswith(part) or part.startswith(word)):
-                    score += 1.5  # "emails" ~ "email", "competitors" ~ "competitor"
-        description_words = set(_WORD.findall(skill.description.lower())) - _STOP
-        score += 0.5 * len(words & description_words)
-        if score > 0:
-            scored.append((-score, skill.name, skill))
-    scored.sort(key=lambda item: (item[0], item[1]))
-    return [skill for _, _, skill in scored[:limit]]

@@ -2,12 +2,15 @@
 
 Formats (``<id>`` are run or output ids, UUIDs as text):
 
-- ``sp:<page>``            /skills: go to a page
+- ``sc``                    /skills: the categories
+- ``sc:<category>:<page>`` /skills: a page of one category's skills (``other`` for the uncategorised)
+- ``sp:<page>``            buttons of the flat list before categories; now shows the categories
 - ``sk:<skill token>``     /skills: show one skill
 - ``fr:<skill token>``     free text: run this skill on the message the question replies to
 - ``o:<run id>``           get the full output
 - ``rt:<output id>:<1-5>`` rate an output
 - ``n``                    a button that only acknowledges (e.g. "You rated 4/5")
+- ``wr:<a|v|j>:<workflow run id, 32 hex>:<stage position>``  review a workflow stage: approve, revise, reject
 
 Free text is never put in callback data: the question is sent as a reply to the user's message, and
 Telegram hands that message back with the button press. So the bot keeps no state between updates and
@@ -17,6 +20,7 @@ several webhook replicas can serve one bot.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,8 +51,12 @@ def resolve_skill_token(token: str, names: Iterable[str]) -> str | None:
     return None
 
 
-def skills_page(page: int) -> str:
-    return _checked(f"sp:{page}")
+SKILL_CATEGORIES = "sc"
+
+
+def skill_category_page(category: str, page: int) -> str:
+    """``category`` is a ``SkillCategory`` value or ``browse.OTHER``; it never holds a ':'."""
+    return _checked(f"sc:{category}:{page}")
 
 
 def skill_detail(name: str) -> str:
@@ -69,14 +77,25 @@ def rating(output_id: str, score: int) -> str:
     return _checked(f"rt:{output_id}:{score}")
 
 
+#: Review buttons: one letter per decision, so id and stage position fit in 64 bytes.
+REVIEW_LETTERS = {"approve": "a", "revise": "v", "reject": "j"}
+_REVIEW_DECISIONS = {letter: decision for decision, letter in REVIEW_LETTERS.items()}
+
+
+def stage_review(decision: str, workflow_run_id: str, position: int) -> str:
+    return _checked(f"wr:{REVIEW_LETTERS[decision]}:{workflow_run_id.replace('-', '')}:{position}")
+
+
 NOOP = "n"
 
 
 @dataclass(frozen=True, slots=True)
 class Callback:
-    action: str  # sp | sk | fr | o | rt | n
+    action: str  # sc | sp | sk | fr | o | rt | n | wr
     value: str = ""
-    score: int = 0
+    score: int = 0  # the rating; for ``wr`` the stage position
+    page: int = 0
+    decision: str = ""  # ``wr``: approve | revise | reject
 
 
 def parse(data: str) -> Callback | None:
@@ -84,10 +103,27 @@ def parse(data: str) -> Callback | None:
     action, _, rest = data.partition(":")
     if action == NOOP and not rest:
         return Callback(NOOP)
+    if action == SKILL_CATEGORIES and not rest:
+        return Callback(action)
+    if action == SKILL_CATEGORIES:
+        category, _, page = rest.partition(":")
+        if category and page.isdigit():
+            return Callback(action, category, page=int(page))
     if action == "sp" and rest.isdigit():
         return Callback(action, rest)
     if action in ("sk", "fr", "o") and rest:
         return Callback(action, rest)
+    if action == "wr":
+        letter, _, tail = rest.partition(":")
+        run_hex, _, position = tail.partition(":")
+        decision = _REVIEW_DECISIONS.get(letter)
+        if decision and len(run_hex) == 32 and position.isdigit():
+            try:
+                run_id = str(uuid.UUID(hex=run_hex))
+            except ValueError:
+                return None
+            return Callback(action, run_id, score=int(position), decision=decision)
+        return None
     if action == "rt":
         output_id, _, score = rest.rpartition(":")
         if output_id and score in {"1", "2", "3", "4", "5"}:

@@ -7,7 +7,6 @@ else (only /start, /help and /link work there).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from telegram import (
     CallbackQuery,
@@ -17,11 +16,12 @@ from telegram import (
     Message,
     Update,
 )
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from marketing_agent.bot import callbacks, texts
+from marketing_agent.agent.detect import explicit_skill
+from marketing_agent.bot import browse, callbacks, texts
 from marketing_agent.bot.backend import BotBackend, LinkedUser, SkillSummary
 from marketing_agent.bot.results import result_keyboard
 from marketing_agent.errors import MarketingAgentError
@@ -36,6 +36,8 @@ from marketing_agent.notify.telegram_format import (
 logger = logging.getLogger(__name__)
 
 Context = ContextTypes.DEFAULT_TYPE
+#: How many skills free text offers as buttons when none is confident.
+OFFERED_SKILLS = 3
 
 
 async def reply_html(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> Message:
@@ -85,6 +87,12 @@ class BotHandlers:
         if message is None or chat is None:
             return
         api_key = " ".join(context.args or []).strip()
+        if chat.type != ChatType.PRIVATE:
+            # In a group every member would read the key and get the results; only a private chat links.
+            if api_key:
+                await _delete(message)
+            await context.bot.send_message(chat.id, texts.LINK_PRIVATE_ONLY, parse_mode=ParseMode.HTML)
+            return
         if not api_key:
             await reply_html(message, texts.LINK_USAGE)
             return
@@ -109,8 +117,8 @@ class BotHandlers:
         message = update.effective_message
         if message is None or await self._linked_user(update) is None:
             return
-        skills = list(await self.backend.list_skills())
-        await reply_html(message, texts.skills_page(skills, 0), _skills_keyboard(skills, 0))
+        groups = browse.group_skills(await self.backend.list_skills())
+        await reply_html(message, texts.skill_categories(groups), browse.categories_keyboard(groups))
 
     async def status(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -137,24 +145,52 @@ class BotHandlers:
         await self._start_run(user, skill, request, working)
 
     async def free_text(self, update: Update, context: Context) -> None:
+        """Free text: a confident skill runs at once; otherwise the top three are offered as buttons."""
         message = update.effective_message
         user = await self._linked_user(update)
         if message is None or user is None or not message.text:
             return
-        suggestions = list(await self.backend.suggest_skills(message.text, 3))
-        if not suggestions:
+        detected = await self.backend.detect_skill(user.user_id, message.text)
+        if detected.skill is not None:
+            working = await message.reply_html(texts.working(detected.skill), do_quote=True)
+            await self._start_run(user, detected.skill, detected.request, working, detected.client_id)
+            return
+        if not detected.candidates:
             await reply_html(message, texts.NO_SUGGESTION)
             return
         buttons = [
-            [InlineKeyboardButton(skill.name, callback_data=callbacks.free_text_run(skill.name))]
-            for skill in suggestions
+            [InlineKeyboardButton(name, callback_data=callbacks.free_text_run(name))]
+            for name in detected.candidates[:OFFERED_SKILLS]
         ]
         # Sent as a reply: the button press brings the user's message back, so nothing is stored here.
         await message.reply_html(texts.CHOOSE_SKILL, reply_markup=InlineKeyboardMarkup(buttons), do_quote=True)
 
-    async def _start_run(self, user: LinkedUser, skill: str, request: str, working: Message) -> None:
+    async def skill_command(self, update: Update, context: Context) -> None:
+        """Another command in a private chat: ``/skill-name message`` runs that skill (the explicit form
+        of free text); any other command gets the help."""
+        message, chat = update.effective_message, update.effective_chat
+        if message is None or chat is None or not message.text:
+            return
+        user = await self.backend.user_for_chat(chat.id)
+        if user is not None:
+            names = [skill.name for skill in await self.backend.list_skills()]
+            explicit = explicit_skill(message.text, names)
+            if explicit is not None:
+                if explicit.request == message.text.strip():  # the skill's name and nothing to do
+                    await reply_html(message, texts.RUN_USAGE)
+                    return
+                working = await message.reply_html(texts.working(explicit.skill), do_quote=True)
+                await self._start_run(user, explicit.skill, explicit.request, working)
+                return
+        await self.help(update, context)
+
+    async def _start_run(
+        self, user: LinkedUser, skill: str, request: str, working: Message, client_id: str | None = None
+    ) -> None:
         try:
-            await self.backend.create_run(user.user_id, skill, request, working.chat_id, working.message_id)
+            await self.backend.create_run(
+                user.user_id, skill, request, working.chat_id, working.message_id, client_id=client_id
+            )
         except MarketingAgentError as exc:
             await working.edit_text(texts.run_refused(skill, exc.message), parse_mode=ParseMode.HTML)
             return
@@ -178,8 +214,10 @@ class BotHandlers:
         if user is None:
             return
         try:
-            if parsed.action == "sp":
-                await self._page(query, int(parsed.value))
+            if parsed.action == callbacks.SKILL_CATEGORIES and parsed.value:
+                await self._category_page(query, parsed.value, parsed.page)
+            elif parsed.action in (callbacks.SKILL_CATEGORIES, "sp"):  # "sp": a page of the old flat list
+                await self._categories(query)
             elif parsed.action == "sk":
                 await self._skill_detail(query, parsed.value)
             elif parsed.action == "fr":
@@ -191,14 +229,24 @@ class BotHandlers:
         except MarketingAgentError as exc:
             await query.answer(exc.message[:200], show_alert=True)
 
-    async def _page(self, query: CallbackQuery, page: int) -> None:
-        skills = list(await self.backend.list_skills())
-        page = min(page, max(0, (len(skills) - 1) // texts.SKILLS_PER_PAGE))
+    async def _categories(self, query: CallbackQuery) -> None:
+        groups = browse.group_skills(await self.backend.list_skills())
         await query.answer()
         await query.edit_message_text(
-            texts.skills_page(skills, page),
+            texts.skill_categories(groups), parse_mode=ParseMode.HTML, reply_markup=browse.categories_keyboard(groups)
+        )
+
+    async def _category_page(self, query: CallbackQuery, key: str, page: int) -> None:
+        group = browse.find_group(browse.group_skills(await self.backend.list_skills()), key)
+        if group is None:  # its last skill was removed since the button was sent
+            await self._categories(query)
+            return
+        page = group.clamp(page)
+        await query.answer()
+        await query.edit_message_text(
+            texts.skill_category_page(group, page),
             parse_mode=ParseMode.HTML,
-            reply_markup=_skills_keyboard(skills, page),
+            reply_markup=browse.category_keyboard(group, page),
         )
 
     async def _skill(self, token: str) -> SkillSummary | None:
@@ -230,7 +278,9 @@ class BotHandlers:
         # The question itself becomes the "working on it" message that the result will replace.
         working = await question.edit_text(texts.working(skill.name), parse_mode=ParseMode.HTML)
         if isinstance(working, Message):
-            await self._start_run(user, skill.name, original.text, working)
+            # The user chose the skill; the text still names the client (keywords only: no model call).
+            detected = await self.backend.detect_skill(user.user_id, original.text, use_model=False)
+            await self._start_run(user, skill.name, detected.request, working, detected.client_id)
 
     async def _full_output(self, query: CallbackQuery, user: LinkedUser, run_id: str) -> None:
         output = await self.backend.get_output(user.user_id, run_id)
@@ -272,22 +322,6 @@ def _run_id_of(markup: InlineKeyboardMarkup | None) -> str | None:
             if parsed is not None and parsed.action == "o":
                 return parsed.value
     return None
-
-
-def _skills_keyboard(skills: Sequence[SkillSummary], page: int) -> InlineKeyboardMarkup:
-    shown = skills[page * texts.SKILLS_PER_PAGE : (page + 1) * texts.SKILLS_PER_PAGE]
-    rows = [
-        [InlineKeyboardButton(s.name, callback_data=callbacks.skill_detail(s.name)) for s in shown[i : i + 2]]
-        for i in range(0, len(shown), 2)
-    ]
-    nav = []
-    if page > 0:
-        nav.append(InlineKeyboardButton("‹ Previous", callback_data=callbacks.skills_page(page - 1)))
-    if (page + 1) * texts.SKILLS_PER_PAGE < len(skills):
-        nav.append(InlineKeyboardButton("Next ›", callback_data=callbacks.skills_page(page + 1)))
-    if nav:
-        rows.append(nav)
-    return InlineKeyboardMarkup(rows)
 
 
 async def _delete(message: Message) -> bool:

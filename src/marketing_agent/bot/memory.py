@@ -7,13 +7,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from marketing_agent.agent.detect import SkillDetector, SkillProfile
 from marketing_agent.bot.backend import (
     CreatedRun,
+    DetectedSkill,
     LinkedUser,
     OutputContent,
     RunSummary,
     SkillSummary,
-    rank_skills,
 )
 from marketing_agent.errors import OutputNotFound, RunNotFound, SkillNotFound, ValidationFailed
 
@@ -30,6 +31,7 @@ class MemoryRun:
     queued_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     output: OutputContent | None = None
     error: str | None = None
+    client_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +59,14 @@ class RecordedFeedback:
 
 
 class InMemoryBotBackend:
-    def __init__(self, skills: Sequence[SkillSummary] = (), users: dict[str, LinkedUser] | None = None) -> None:
+    def __init__(
+        self,
+        skills: Sequence[SkillSummary] = (),
+        users: dict[str, LinkedUser] | None = None,
+        detector: SkillDetector | None = None,
+    ) -> None:
         self.skills = list(skills)
+        self.detector = detector or SkillDetector()  # keywords only unless given a model step
         self.users_by_key: dict[str, LinkedUser] = dict(users or {})
         self.links: dict[int, LinkedUser] = {}
         self.runs: dict[str, MemoryRun] = {}
@@ -82,16 +90,26 @@ class InMemoryBotBackend:
     async def list_skills(self) -> Sequence[SkillSummary]:
         return sorted(self.skills, key=lambda s: s.name)
 
-    async def suggest_skills(self, text: str, limit: int = 3) -> Sequence[SkillSummary]:
-        return rank_skills(text, self.skills, limit)
+    async def detect_skill(self, user_id: str, text: str, *, use_model: bool = True) -> DetectedSkill:
+        profiles = [SkillProfile(s.name, s.description, s.trigger_keywords) for s in self.skills]
+        detection = await (self.detector if use_model else SkillDetector()).detect(text, profiles)
+        return DetectedSkill(detection.skill, tuple(c.skill for c in detection.candidates), detection.request)
 
-    async def create_run(self, user_id: str, skill: str, message: str, chat_id: int, message_id: int) -> CreatedRun:
+    async def create_run(
+        self,
+        user_id: str,
+        skill: str,
+        message: str,
+        chat_id: int,
+        message_id: int,
+        client_id: str | None = None,
+    ) -> CreatedRun:
         if skill not in {s.name for s in self.skills}:
             raise SkillNotFound(f"skill {skill!r} not found")
         if not message.strip():
             raise ValidationFailed("message must be 1-10,000 characters")
         run_id = f"00000000-0000-4000-8000-{next(self._ids):012d}"
-        self.runs[run_id] = MemoryRun(run_id, user_id, skill, message, chat_id, message_id)
+        self.runs[run_id] = MemoryRun(run_id, user_id, skill, message, chat_id, message_id, client_id=client_id)
         return CreatedRun(run_id=run_id, skill=skill)
 
     async def recent_runs(self, user_id: str, limit: int = 5) -> Sequence[RunSummary]:

@@ -79,7 +79,7 @@ def build_application(
     # (or other bots), and answering each one would flood the group.
     private = new & filters.ChatType.PRIVATE
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, handlers.free_text))
-    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.help))
+    application.add_handler(MessageHandler(private & filters.COMMAND, handlers.skill_command))
     application.add_error_handler(on_error)
     return application
 

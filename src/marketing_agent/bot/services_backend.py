@@ -8,13 +8,14 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from marketing_agent import services
+from marketing_agent.agent.detect import Detection, LLMSkillClassifier, SkillDetector
 from marketing_agent.bot.backend import (
     CreatedRun,
+    DetectedSkill,
     LinkedUser,
     OutputContent,
     RunSummary,
     SkillSummary,
-    rank_skills,
 )
 from marketing_agent.errors import InvalidApiKey, OutputNotFound, RunNotFound
 from marketing_agent.services import Database, EventSender
@@ -32,20 +33,26 @@ def _uuid(value: str, error: type[RunNotFound | OutputNotFound]) -> uuid.UUID:
 
 
 class ServicesBotBackend:
-    def __init__(self, db: Database, store: ObjectStore, events: EventSender) -> None:
+    def __init__(
+        self, db: Database, store: ObjectStore, events: EventSender, detector: SkillDetector | None = None
+    ) -> None:
         self._db = db
         self._store = store
         self._events = events
+        # Keywords only unless given one with a model step (``open`` and ``up`` give the configured one).
+        self._detector = detector or SkillDetector()
 
     @classmethod
     @asynccontextmanager
     async def open(cls, settings: Settings) -> AsyncIterator[ServicesBotBackend]:
         """For a bot process of its own: the app database, object storage and the event API."""
         db = Database(settings.resolved_database_url)
+        detector = SkillDetector(LLMSkillClassifier.from_settings(settings))
         try:
             events = services.InngestEventSender(services.make_inngest_client(settings))
-            yield cls(db, open_object_store(settings), events)
+            yield cls(db, open_object_store(settings), events, detector)
         finally:
+            await detector.aclose()
             await db.dispose()
 
     async def link_chat(self, chat_id: int, api_key: str) -> LinkedUser | None:
@@ -65,14 +72,23 @@ class ServicesBotBackend:
 
     async def list_skills(self) -> Sequence[SkillSummary]:
         return [
-            SkillSummary(s.name, s.description, tuple(s.trigger_keywords))
+            SkillSummary(s.name, s.description, tuple(s.trigger_keywords), s.category)
             for s in sorted(await services.list_skills(self._db), key=lambda s: s.name)
         ]
 
-    async def suggest_skills(self, text: str, limit: int = 3) -> Sequence[SkillSummary]:
-        return rank_skills(text, await self.list_skills(), limit)
+    async def detect_skill(self, user_id: str, text: str, *, use_model: bool = True) -> DetectedSkill:
+        detection = await services.detect_skill(self._db, self._detector, uuid.UUID(user_id), text, use_model=use_model)
+        return detected_skill(detection)
 
-    async def create_run(self, user_id: str, skill: str, message: str, chat_id: int, message_id: int) -> CreatedRun:
+    async def create_run(
+        self,
+        user_id: str,
+        skill: str,
+        message: str,
+        chat_id: int,
+        message_id: int,
+        client_id: str | None = None,
+    ) -> CreatedRun:
         # options.telegram tells notify-completion which message to edit (functions/adapters.py).
         run = await services.create_run(
             self._db,
@@ -80,6 +96,7 @@ class ServicesBotBackend:
             uuid.UUID(user_id),
             skill_name=skill,
             message=message,
+            client_id=uuid.UUID(client_id) if client_id is not None else None,
             options={"telegram": {"chatId": chat_id, "messageId": message_id}},
         )
         return CreatedRun(run_id=str(run.id), skill=run.skill_name)
@@ -123,3 +140,12 @@ class ServicesBotBackend:
             overall_score=score,
             source=services.FeedbackSource.TELEGRAM.value,
         )
+
+
+def detected_skill(detection: Detection) -> DetectedSkill:
+    return DetectedSkill(
+        skill=detection.skill,
+        candidates=tuple(c.skill for c in detection.candidates),
+        request=detection.request,
+        client_id=str(detection.client_id) if detection.client_id is not None else None,
+    )

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from marketing_agent.bot.backend import LinkedUser, RunSummary, SkillSummary
+from marketing_agent.bot.browse import SkillGroup
 from marketing_agent.notify.telegram_format import escape_html, truncate
-
-SKILLS_PER_PAGE = 6
 
 INTRO = (
     "<b>Marketing agent</b>\n"
@@ -23,7 +22,7 @@ LINK_PROMPT = (
 
 HELP = (
     "<b>Commands</b>\n"
-    "/skills — browse the skills\n"
+    "/skills — browse the skills by category\n"
     "/run <i>skill</i> <i>message</i> — run a skill, e.g. <code>/run copywriting Homepage for a CRM</code>\n"
     "/status — your recent runs\n"
     "/unlink — disconnect this chat\n"
@@ -32,6 +31,10 @@ HELP = (
 )
 
 RUN_USAGE = "Usage: <code>/run skill message</code> — /skills lists the skill names."
+LINK_PRIVATE_ONLY = (
+    "Link only in a private chat with me: in a group, everyone would see your key and your results."
+    " If you sent a key here, revoke it."
+)
 LINK_USAGE = "Usage: <code>/link YOUR_API_KEY</code>"
 LINK_FAILED = "That API key is not valid. Check it and send <code>/link YOUR_API_KEY</code> again."
 KEY_NOT_DELETED = "I could not delete your message with the key: please delete it yourself."
@@ -58,14 +61,21 @@ def run_refused(skill: str, reason: str) -> str:
     return f"❌ Could not start <b>{escape_html(skill)}</b>: {escape_html(reason)}"
 
 
-def skills_page(skills: Sequence[SkillSummary], page: int) -> str:
-    pages = max(1, -(-len(skills) // SKILLS_PER_PAGE))
-    shown = skills[page * SKILLS_PER_PAGE : (page + 1) * SKILLS_PER_PAGE]
-    lines = [f"<b>Skills</b> ({page + 1}/{pages})"]
-    for skill in shown:
+def skill_categories(groups: Sequence[SkillGroup]) -> str:
+    if not groups:
+        return "<b>Skills</b>\n\nNo skills are installed."
+    total = sum(len(g.skills) for g in groups)
+    lines = [f"<b>Skills</b> — {total} in {len(groups)} categories. Pick one:\n"]
+    for group in groups:
+        names = ", ".join(s.name for s in group.skills)
+        lines.append(f"<b>{escape_html(group.label)}</b> ({len(group.skills)}): {escape_html(truncate(names, 200))}")
+    return "\n".join(lines)
+
+
+def skill_category_page(group: SkillGroup, page: int) -> str:
+    lines = [f"<b>{escape_html(group.label)}</b> ({page + 1}/{group.pages})"]
+    for skill in group.page(page):
         lines.append(f"\n<b>{escape_html(skill.name)}</b> — {escape_html(truncate(skill.description, 140))}")
-    if not skills:
-        lines.append("\nNo skills are installed.")
     return "\n".join(lines)
 
 

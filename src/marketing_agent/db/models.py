@@ -101,6 +101,8 @@ class SkillRow(Base):
     name: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
     description: Mapped[str] = mapped_column(Text, nullable=False)
     type: Mapped[str] = mapped_column(String(64), nullable=False, default="general")
+    # a SkillCategory value; NULL for a skill written without one
+    category: Mapped[str | None] = mapped_column(String(32), nullable=True)
     source: Mapped[str] = mapped_column(String(16), nullable=False)
     enabled: Mapped[bool] = mapped_column(Boolean, nullable=False, default=True)
     trigger_keywords: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
@@ -136,6 +138,8 @@ class SkillRunRow(Base):
     model: Mapped[str | None] = mapped_column(String(128), nullable=True)
     error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     warnings: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    # the agent loop's turns and tool calls (functions.skill_loop); None for a run without tools
+    agent_trace: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     engine_event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     engine_run_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
     queued_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
@@ -223,4 +227,102 @@ class AlertRow(Base):
     message: Mapped[str] = mapped_column(Text, nullable=False)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
     delivered_channels: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    created_at: Mapped[datetime] = _created()
+
+
+class WorkflowRunRow(Base):
+    """One run of a workflow: the definition as it was at start (so editing the file never changes a run),
+    its inputs, and the engine's function run of ``workflow-run`` carrying it out."""
+
+    __tablename__ = "workflow_runs"
+    __table_args__ = (Index("ix_workflow_runs_user_created", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False)
+    workflow: Mapped[str] = mapped_column(String(64), nullable=False)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("clients.id", ondelete="SET NULL"), nullable=True
+    )
+    schedule_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("schedules.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False, default=dict)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON, nullable=False)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    engine_event_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    engine_run_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WorkflowStageRow(Base):
+    """The state of one stage of a workflow run; ``attempt`` counts its skill runs (1 + revisions)."""
+
+    __tablename__ = "workflow_stages"
+    __table_args__ = (UniqueConstraint("workflow_run_id", "name", name="uq_workflow_stages_run_name"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    workflow_run_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("workflow_runs.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(64), nullable=False)
+    skill: Mapped[str] = mapped_column(String(64), nullable=False)
+    position: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    run_ids: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    output_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("outputs.id", ondelete="SET NULL"), nullable=True
+    )
+    revisions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    #: The last review: its decision, the reviewer's notes and which attempt it was about.
+    decision: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    notes: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reviewed_attempt: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    review_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ScheduleRow(Base):
+    """A cron schedule that starts a skill run (``skill_name`` + ``message``) or a workflow (+ ``inputs``)."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_due", "paused", "next_fire_at"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    skill_name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    workflow: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    client_id: Mapped[uuid.UUID | None] = mapped_column(
+        Uuid, ForeignKey("clients.id", ondelete="SET NULL"), nullable=True
+    )
+    cron: Mapped[str] = mapped_column(String(120), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(64), nullable=False)
+    paused: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    next_fire_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+
+
+class ScheduleFireRow(Base):
+    """One fire of a schedule. Unique per schedule and fire time: a fire is started at most once, whatever
+    number of engines or restarts deliver it."""
+
+    __tablename__ = "schedule_fires"
+    __table_args__ = (UniqueConstraint("schedule_id", "fire_at", name="uq_schedule_fires_schedule_fire_at"),)
+
+    id: Mapped[uuid.UUID] = _uuid_pk()
+    schedule_id: Mapped[uuid.UUID] = mapped_column(Uuid, ForeignKey("schedules.id", ondelete="CASCADE"), nullable=False)
+    fire_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False)
+    run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    workflow_run_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    error_message: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = _created()

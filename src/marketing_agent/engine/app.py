@@ -10,12 +10,15 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from .api import routes
-from .api_guard import InspectionGuard
 from .config import EngineConfig
 from .dashboard import EngineExtras
-from .flow import RunStartGate, StepClaimGate
-from .gql import EngineGraphQL
+from .flow.port import RunStartGate, StepClaimGate
+from .http.api import routes
+from .http.gql import EngineGraphQL
+from .http.guard import InspectionGuard
+from .http.mcp import MCP_PATH, EngineMcpEndpoint
+from .http.replays import routes as replay_routes
+from .http.request_guard import RequestGuard
 from .service import EngineService
 
 log = logging.getLogger(__name__)
@@ -28,21 +31,34 @@ def create_engine_app(
     # /metrics, step logs, retention and the dashboard (mounted at "/" last: the JSON API keeps priority).
     extras = EngineExtras(service, config)
 
+    mcp: EngineMcpEndpoint | None = None
+
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        assert mcp is not None
         await service.start()
         await extras.start()
         log.info("engine started on %s (store %s)", f"{config.host}:{config.port}", config.database_url.split("@")[-1])
         try:
-            yield
+            async with mcp.running():
+                yield
         finally:
             await extras.stop()
             await service.stop()
 
     app = Starlette(
-        routes=[*routes, Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]), *extras.routes],
+        routes=[
+            *routes,
+            *replay_routes,
+            Route("/v0/gql", EngineGraphQL(service), methods=["GET", "POST"]),
+            *extras.routes,
+        ],
         lifespan=lifespan,
-        middleware=[Middleware(InspectionGuard, config=config)],
+        # RequestGuard first: Host, Origin, content type and body size, before any credential is looked at.
+        middleware=[Middleware(RequestGuard, config=config), Middleware(InspectionGuard, config=config)],
     )
+    # The operator's MCP tools (docs/mcp.md): calls to /v1 above, behind the same guard.
+    mcp = EngineMcpEndpoint(app)
+    app.router.routes.insert(0, Route(MCP_PATH, mcp, methods=["GET", "POST", "DELETE"]))
     app.state.engine = service
     return app

@@ -14,10 +14,22 @@ import typer
 
 from .config import EngineConfig
 from .errors import EngineConfigError
+from .replay_cli import replay_app
 
 DEFAULT_DB = "sqlite:///./.marketing-agent/engine.db"
 
 engine_app = typer.Typer(help="The durable execution engine (Inngest SDK protocol).", no_args_is_help=False)
+engine_app.add_typer(replay_app, name="replay")
+
+
+def warn_insecure_dev(what: str) -> None:
+    """``--insecure-dev`` is allowed, never quiet: one unmissable line on stderr and in the log."""
+    message = (
+        f"INSECURE: {what} runs in dev mode on a non-loopback interface; anyone who reaches it can register"
+        " functions, send events and read every run. Use INNGEST_DEV=0 with keys outside a trusted network."
+    )
+    typer.secho(message, err=True, fg=typer.colors.RED, bold=True)
+    logging.getLogger("marketing_agent.engine").warning(message)
 
 
 def _fail(message: str) -> None:
@@ -37,6 +49,9 @@ def serve(
     event_key: Annotated[list[str] | None, typer.Option("--event-key", help="Accepted event key (production).")] = None,
     signing_key: Annotated[str | None, typer.Option("--signing-key", help="signkey-<env>-<hex> (production).")] = None,
     dev: Annotated[bool, typer.Option("--dev/--no-dev", help="Dev mode: any event key, no signing.")] = True,
+    insecure_dev: Annotated[
+        bool, typer.Option("--insecure-dev", help="Allow dev mode on a non-loopback --host (trusted networks only).")
+    ] = False,
     fast_retries: Annotated[
         bool, typer.Option("--fast-retries", help="Retry after 0.1 s … 2 s (tests, demos).")
     ] = False,
@@ -55,7 +70,7 @@ def serve(
         # environment (EngineConfig.from_env); flags given here win.
         config = EngineConfig.from_env(
             database_url=db or (None if os.environ.get("ENGINE_DATABASE_URL") else DEFAULT_DB),
-            host=host, port=port, dev=dev, event_keys=tuple(event_key or ()),
+            host=host, port=port, dev=dev, insecure_dev=insecure_dev, event_keys=tuple(event_key or ()),
             signing_key=signing_key or os.environ.get("ENGINE_SIGNING_KEY") or None,
             app_urls=tuple(app or ()), fast_retries=fast_retries or None, lease_seconds=lease_seconds,
             max_event_bytes=max_event_bytes, max_request_bytes=max_request_bytes,
@@ -71,6 +86,9 @@ def serve(
     from .app import create_engine_app
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(log_level.upper())  # also when ``marketing-agent engine`` set logging up first
+    if config.dev and insecure_dev:
+        warn_insecure_dev(f"engine on {host}:{port}")
     try:
         uvicorn.run(create_engine_app(config), host=host, port=port, log_level=log_level.lower(),
                     access_log=False)  # fmt: skip
@@ -88,7 +106,7 @@ def sync(
         _fail("URL must start with http:// or https://")
     headers = {"content-type": "application/json"}
     token = os.environ.get("ENGINE_DASHBOARD_TOKEN")
-    if token:  # an engine with a dashboard token guards /v1 (api_guard.py)
+    if token:  # an engine with a dashboard token guards /v1 (http/guard.py)
         headers["authorization"] = f"Bearer {token}"
     req = urllib.request.Request(  # noqa: S310 (http(s) checked above)
         engine.rstrip("/") + "/v1/apps/sync", data=json.dumps({"url": url}).encode(), headers=headers, method="POST"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, field
 
@@ -16,6 +17,16 @@ INNGEST_BACKOFF_JITTER = 30.0
 FAST_BACKOFF_TABLE: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8, 1.6, 2.0)
 FAST_BACKOFF_JITTER = 0.05
 
+#: Model provider hosts ``step.ai.infer`` may call by default (``ENGINE_AI_GATEWAY_HOSTS`` replaces the list).
+DEFAULT_AI_GATEWAY_HOSTS: tuple[str, ...] = (
+    "api.openai.com",
+    "api.anthropic.com",
+    "generativelanguage.googleapis.com",
+)
+#: Host names that always mean "this machine" (the Host check accepts them; dev mode binds only to them).
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+_WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
 
 @dataclass(frozen=True)
 class EngineConfig:
@@ -26,11 +37,19 @@ class EngineConfig:
     host: str = "127.0.0.1"
     port: int = 8288
     #: Dev mode: any event key accepted, no request signing (the SDK apps run with ``INNGEST_DEV=1``).
+    #: Only on a loopback ``host``: anyone who reaches a dev engine can register functions and read runs.
     dev: bool = True
+    #: ``--insecure-dev``: allow dev mode on a non-loopback ``host`` anyway (a trusted, isolated network).
+    insecure_dev: bool = False
     #: Accepted event keys in production mode (``/e/{key}`` answers 401 for any other key).
     event_keys: tuple[str, ...] = ()
     #: ``signkey-<env>-<hex>``: requests to apps are signed and their responses verified (production mode).
     signing_key: str | None = None
+    #: Provider hosts (``host`` or ``host:port``) that ``step.ai.infer`` may call (``ENGINE_AI_GATEWAY_HOSTS``).
+    ai_gateway_hosts: tuple[str, ...] = DEFAULT_AI_GATEWAY_HOSTS
+    #: Host header names accepted besides loopback names and ``host`` (``ENGINE_ALLOWED_HOSTS``); behind a
+    #: proxy, the public name. See ``http/request_guard.py``.
+    allowed_hosts: tuple[str, ...] = ()
     #: App URLs (``http://host:port/api/inngest``) synced at start; retried until they answer.
     app_urls: tuple[str, ...] = ()
     #: Use the short retry schedule (0.1 s … 2 s) instead of Inngest's 15 s … 2 h table.
@@ -70,6 +89,8 @@ class EngineConfig:
         # Accept lists (``app_urls=[...]``) while keeping the dataclass hashable and immutable.
         object.__setattr__(self, "app_urls", tuple(self.app_urls))
         object.__setattr__(self, "event_keys", tuple(self.event_keys))
+        object.__setattr__(self, "ai_gateway_hosts", tuple(h.strip().lower() for h in self.ai_gateway_hosts))
+        object.__setattr__(self, "allowed_hosts", tuple(h.strip().lower() for h in self.allowed_hosts))
         if not (self.database_url.startswith("sqlite:") or self.database_url.startswith("postgres")):
             raise EngineConfigError(f"database_url must be sqlite:///… or postgresql://…, got {self.database_url!r}")
         if not 0 < self.port < 65536:
@@ -78,6 +99,14 @@ class EngineConfig:
             raise EngineConfigError("signing_key must look like signkey-<env>-<even-length hex>")
         if not self.dev and not self.event_keys:
             raise EngineConfigError("production mode (dev=False) needs at least one event key")
+        if not self.dev and not self.signing_key:
+            # Without it /fn/register and the SDK API would be open to anyone who reaches the port.
+            raise EngineConfigError("production mode (dev=False) needs a signing key (INNGEST_SIGNING_KEY)")
+        if self.dev and not self.insecure_dev and not is_loopback_host(self.host):
+            raise EngineConfigError(
+                f"dev mode trusts everyone who reaches the engine, so it only binds to loopback, not {self.host!r};"
+                " set INNGEST_DEV=0 with INNGEST_EVENT_KEY and INNGEST_SIGNING_KEY (or --insecure-dev, at your risk)"
+            )
         if self.max_concurrency < 1:
             raise EngineConfigError("max_concurrency must be at least 1")
         if self.retention_days < 0:
@@ -109,8 +138,32 @@ class EngineConfig:
             values["dashboard_token"] = env["ENGINE_DASHBOARD_TOKEN"]
         if env.get("ENGINE_RETENTION_DAYS"):
             values["retention_days"] = float(env["ENGINE_RETENTION_DAYS"])
+        if env.get("ENGINE_AI_GATEWAY_HOSTS") is not None:
+            values["ai_gateway_hosts"] = split_hosts(env["ENGINE_AI_GATEWAY_HOSTS"])
+        if env.get("ENGINE_ALLOWED_HOSTS"):
+            values["allowed_hosts"] = split_hosts(env["ENGINE_ALLOWED_HOSTS"])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
+
+
+def split_hosts(value: str) -> tuple[str, ...]:
+    """``"a.example, b.example:8443"`` → ``("a.example", "b.example:8443")``."""
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
+
+
+def is_loopback_host(host: str) -> bool:
+    """A bind host or Host-header name that only this machine can reach (``localhost``, 127/8, ::1)."""
+    name = host.strip().lower().removeprefix("[").removesuffix("]")
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def is_wildcard_host(host: str) -> bool:
+    return host.strip().removeprefix("[").removesuffix("]") in _WILDCARD_HOSTS
 
 
 def _valid_signing_key(key: str) -> bool:

@@ -42,7 +42,21 @@ class FunctionConfigInvalid(InvalidRequest):
     code = "function_config_invalid"
 
 
+class FunctionTaken(InvalidRequest):
+    """A registration names a function id that another app registered (it cannot be taken over)."""
+
+    code = "function_taken"
+    status = 409
+
+
 class SyncFailed(EngineError):
     code = "sync_failed"
     retryable = True
     status = 502
+
+
+class Conflict(EngineError):
+    """The action does not apply to the object's current state (e.g. resuming a finished replay)."""
+
+    code = "conflict"
+    status = 409

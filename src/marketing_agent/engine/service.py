@@ -8,17 +8,18 @@ import json
 import logging
 from typing import Any
 
-from ._http import AppClient
 from ._ids import new_ulid, now_ms, seeded_event_ids
-from ._runtime import Runtime
 from .config import EngineConfig
-from .cron import CronScheduler
 from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooLarge, SyncFailed
-from .executor import Executor
-from .flow import RunStartGate, StepClaimGate
-from .functions import parse_app
-from .registry import Registry
-from .store import ACTIVE_STATUSES, Store
+from .execution.client import AppClient
+from .execution.cron import CronScheduler
+from .execution.dispatcher import Executor
+from .execution.replays import Replays
+from .execution.runtime import Runtime
+from .flow.port import RunStartGate, StepClaimGate
+from .functions.model import parse_app
+from .functions.registry import Registry
+from .store import Store
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,8 @@ class EngineService:
         self.registry: Registry
         self.runtime: Runtime
         self.executor: Executor
-        self.client = AppClient(config.signing_key, config.request_timeout, config.dev)
+        self.replays: Replays
+        self.client = AppClient(config.signing_key, config.request_timeout, config.dev, config.ai_gateway_hosts)
         self.cron: CronScheduler | None = None
         self._bg: list[asyncio.Task[None]] = []
         self.started = False
@@ -49,10 +51,12 @@ class EngineService:
         self.runtime = Runtime(self.config, self.store, self.registry, self._start_gate, self._claim_gate)
         await self.client.start()
         self.executor = Executor(self.runtime, self.client)
+        self.replays = Replays(self.runtime, self.executor)
         if self.config.workers:
             await self.executor.start()
+            self.replays.start()
         if self.config.cron:
-            self.cron = CronScheduler(self)
+            self.cron = CronScheduler(self.runtime, self.executor)
             await self.cron.resync()
             self.cron.start()
         self._bg.append(asyncio.create_task(self._refresh_loop(), name="engine-registry"))
@@ -67,6 +71,7 @@ class EngineService:
         if self.cron:
             await self.cron.stop()
         if self.config.workers:
+            await self.replays.stop()
             await self.executor.stop()
         await self.client.close()
         await self.store.close()
@@ -202,7 +207,7 @@ class EngineService:
             run = await self.store.lock_run(tx, run_id)
             if run is None:
                 raise NotFound(f"run {run_id} not found")
-            if run["status"] not in ACTIVE_STATUSES:
+            if not run.active:
                 return False
             items = await self.runtime.cancel(tx, run_id, now_ms(), reason="cancelled by API")
         self.executor.submit(items)

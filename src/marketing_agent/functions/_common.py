@@ -112,7 +112,9 @@ async def send_each(
 async def deliver_alert(
     ctx: inngest.Context, notifications: Notifications, alert: AlertRecord, *, step_prefix: str
 ) -> Deliveries:
-    """Send ``alert`` to every alert channel, one step each (``<step_prefix>-<channel label>``)."""
+    """Send ``alert`` to every alert channel, one step each (``<step_prefix>-<channel label>``), then mark
+    each channel that got it in a step of its own (``…-recorded``): the sending step checks the mark first,
+    and a failure while marking retries only the mark — never the send."""
 
     async def send(target: ChannelTarget) -> None:
         await notifications.send_alert(alert, target)
@@ -123,4 +125,13 @@ async def deliver_alert(
     targets = notifications.alert_targets()
     if not targets:
         ctx.logger.warning("alert %s not delivered: ALERT_CHANNELS names no usable channel", alert.id)
-    return await send_each(ctx, targets, step_id, send)
+    deliveries = await send_each(ctx, targets, step_id, send)
+    for target in targets:
+        if target.label not in deliveries.sent:
+            continue
+
+        async def record(target: ChannelTarget = target) -> None:
+            await notifications.mark_alert_delivered(alert, target)
+
+        await ctx.step.run(f"{step_id(target)}-recorded", record)
+    return deliveries

@@ -11,8 +11,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
+
+from pydantic import ValidationError
 
 from marketing_agent import services
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.errors import ClientNotFound, ConfigError, NotificationRejected
 from marketing_agent.functions.deps import AlertRecord, ChannelTarget, RunNotice, SkillOutcome
 from marketing_agent.notify import (
@@ -50,14 +54,11 @@ def _alert_record(alert: services.Alert, title: str) -> AlertRecord:
 
 
 def telegram_origin(options: dict[str, object] | None) -> tuple[str | None, int | None]:
-    """The chat and "working on it" message of a run the bot started (``options.telegram``)."""
-    origin = (options or {}).get("telegram")
-    if not isinstance(origin, dict):
+    """The chat and "working on it" message of a run the bot (or the original design's bot) started."""
+    try:
+        return StoredRunOptions.model_validate(options or {}).telegram_origin()
+    except ValidationError:  # a run stored before options were checked: no origin to edit
         return None, None
-    chat, message = origin.get("chatId"), origin.get("messageId")
-    if chat is None or not isinstance(message, int):
-        return None, None
-    return str(chat), message
 
 
 class DatabaseRunServices:
@@ -69,7 +70,7 @@ class DatabaseRunServices:
 
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
         run = await services.mark_run_running(self._db, run_id, engine_run_id=engine_run_id)
-        return not run.status.is_terminal
+        return services.run_claimed_by(run, engine_run_id)
 
     async def get_client_slug(self, client_id: str) -> str:
         slug = await services.get_client_slug(self._db, client_id)
@@ -99,9 +100,18 @@ class DatabaseRunServices:
         run = await services.mark_run_failed(self._db, run_id, error)
         return run.status is services.SkillRunStatus.FAILED
 
+    async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
+        await services.record_run_trace(self._db, run_id, trace)
+
     async def get_run_notice(self, run_id: str) -> RunNotice:
         run = await services.get_skill_run(self._db, _uuid(run_id))
         chat, message = telegram_origin(run.options)
+        if chat is not None:
+            # Only a chat linked to the run's own user gets its result (a forged chat id gets nothing).
+            owner = await services.user_for_telegram_chat(self._db, chat)
+            if owner is None or owner.id != run.user_id:
+                chat, message = None, None
+        workflow = (run.options or {}).get("workflow")
         return RunNotice(
             run_id=str(run.id),
             user_id=str(run.user_id),
@@ -113,6 +123,7 @@ class DatabaseRunServices:
             error=run.error_message,
             telegram_chat_id=chat,
             telegram_message_id=message,
+            workflow_run_id=str(workflow.get("workflowRunId")) if isinstance(workflow, dict) else None,
         )
 
     async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:
@@ -141,13 +152,16 @@ class DatabaseRunServices:
         metrics = f"{self._settings.api_url}/api/v1/skills/{outcome.skill_name}/metrics"
         return replace(record, links=(*record.links, metrics))
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
         report = await services.alert_stuck_runs(
-            self._db, timedelta(seconds=threshold_seconds), api_url=self._settings.api_url
+            self._db,
+            timedelta(seconds=threshold_seconds),
+            api_url=self._settings.api_url,
+            recorded_by=engine_run_id,
         )
         return [
             _alert_record(alert, f"Skill run {alert.details.get('runId', '?')} is stuck in running")
-            for alert in report.new_alerts
+            for alert in report.undelivered_alerts
         ]
 
 
@@ -178,7 +192,7 @@ class ChannelNotifications:
                 skill=notice.skill_name,
                 title=notice.title or f"{notice.skill_name} output",
                 preview=notice.preview or "",
-                link=f"{api}/api/v1/outputs/{notice.output_id}/content",
+                link=services.output_link(self._settings, notice.output_id),
             )
         return run_failed_notification(
             run_id=notice.run_id,
@@ -205,30 +219,50 @@ class ChannelNotifications:
         address = ChannelAddress(ChannelKind.TELEGRAM, notice.telegram_chat_id)
         await self._registry.send(self._notification(notice), address)
 
-    def _alert_entries(self) -> list[tuple[int, ChannelAddress]]:
-        entries: list[tuple[int, ChannelAddress]] = []
+    def _alert_entries(self) -> list[tuple[int, ChannelAddress, str]]:
+        """The usable entries with their index and label. Two entries on one host (two Slack webhooks, say)
+        would share a display name; the later ones get ``#<n>`` (their 1-based place in ALERT_CHANNELS), so
+        each has its own step id and its own mark in ``delivered_channels``."""
+        entries: list[tuple[int, ChannelAddress, str]] = []
+        seen: set[str] = set()
         for index, entry in enumerate(self._settings.alert_channels):
             try:
-                entries.append((index, parse_alert_channel(entry, self._settings)))
+                address = parse_alert_channel(entry, self._settings)
             except ConfigError as exc:
                 logger.error("ALERT_CHANNELS entry %d ignored: %s", index, exc.message)
+                continue
+            label = address.display_name
+            if label in seen:
+                label = f"{label}#{index + 1}"
+            seen.add(label)
+            entries.append((index, address, label))
         return entries
 
     def alert_targets(self) -> Sequence[ChannelTarget]:
         return [
-            ChannelTarget(id=str(index), channel=address.kind.value, label=address.display_name)
-            for index, address in self._alert_entries()
+            ChannelTarget(id=str(index), channel=address.kind.value, label=label)
+            for index, address, label in self._alert_entries()
         ]
 
     async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
-        address = dict(self._alert_entries()).get(int(target.id))
-        if address is None or address.display_name != target.label:
+        """Send unless ``delivered_channels`` already names the target (an earlier function run sent it).
+
+        The mark is written by its own step (:meth:`mark_alert_delivered`), so a database error after the
+        send retries only the mark, never the send.
+        """
+        found = {str(index): (address, label) for index, address, label in self._alert_entries()}.get(target.id)
+        if found is None or found[1] != target.label:
             raise NotificationRejected(f"alert channel {target.label} is no longer configured")
+        if target.label in (await services.get_alert(self._db, alert.id)).delivered_channels:
+            logger.info("alert already delivered; not sent again", extra={"channel": target.label})
+            return
         message = AlertMessage(
             key=alert.kind,
             title=alert.title,
             message="\n".join([alert.message, *alert.links]),
             link=alert.links[0] if alert.links else None,
         )
-        await self._registry.send(message.to_notification(), address)
+        await self._registry.send(message.to_notification(), found[0])
+
+    async def mark_alert_delivered(self, alert: AlertRecord, target: ChannelTarget) -> None:
         await services.mark_alert_delivered(self._db, alert.id, target.label)

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore
+
+if TYPE_CHECKING:
+    from marketing_agent.agent.llm import Message
+    from marketing_agent.agent.loop import TurnDecision
+    from marketing_agent.agent.loop_records import LoopPlan, TurnRecord
+    from marketing_agent.agent.tools import ToolOutcome
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +49,8 @@ class RunNotice:
     #: Telegram chat and "working on it" message when the run was started from the bot.
     telegram_chat_id: str | None = None
     telegram_message_id: int | None = None
+    #: Set for a stage's skill run: the workflow notifies its user itself (review requests, final summary).
+    workflow_run_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +81,11 @@ class RunServices(Protocol):
     """The skill-run use cases (``marketing_agent.services``); each call is idempotent."""
 
     async def mark_run_running(self, run_id: str, engine_run_id: str) -> bool:
-        """True when the run may proceed; False when it was cancelled or already finished.
+        """True when the run may proceed; False when it was cancelled, already finished, or is claimed by
+        another function run (a duplicate ``skill.execute`` for the same run under another event id).
 
-        ``engine_run_id`` links the skill run to the engine's function run carrying it out.
+        ``engine_run_id`` links the skill run to the engine's function run carrying it out. A failed run
+        reached by another function run (an engine replay or rerun) is a new attempt: it runs again.
         """
         ...
 
@@ -104,8 +114,14 @@ class RunServices(Protocol):
         """Update metrics and check the skill's health; the alert when one was newly raised."""
         ...
 
-    async def record_stuck_run_alerts(self, threshold_seconds: int) -> Sequence[AlertRecord]:
-        """One new alert per run stuck in ``running`` that has none yet."""
+    async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:
+        """One alert per run stuck in ``running`` (recorded the first time, by the function run
+        ``engine_run_id``). Returned to that function run until some channel got it — so a retry after a
+        crash between the commit and the step's result still delivers it — and never to another one."""
+        ...
+
+    async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
+        """Keep the agent loop's turns and tool calls on the run (``GET /runs/{id}`` shows them)."""
         ...
 
 
@@ -148,6 +164,32 @@ class SectionWriter(Protocol):
         ...
 
 
+class SkillAgent(Protocol):
+    """The agent loop's step work (``marketing_agent.agent.loop.AgentLoop`` behind the catalog)."""
+
+    async def plan(self, skill_name: str, client_slug: str | None, options: dict[str, Any]) -> LoopPlan: ...
+
+    async def turn(
+        self,
+        plan: LoopPlan,
+        message: str,
+        client_slug: str | None,
+        options: dict[str, Any],
+        transcript: list[Message],
+        decision: TurnDecision,
+    ) -> TurnRecord:
+        """One model turn; raises like :class:`SkillExecutor` (retryable or not)."""
+        ...
+
+    async def tool(self, client_slug: str | None, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        """One tool call; a tool's own error is its result, not an exception."""
+        ...
+
+    async def finish(
+        self, plan: LoopPlan, client_slug: str | None, turns: list[TurnRecord], warnings: list[str]
+    ) -> SkillOutcome: ...
+
+
 class Notifications(Protocol):
     """Delivery of completion notices and alerts (``marketing_agent.notify``).
 
@@ -167,7 +209,40 @@ class Notifications(Protocol):
         """The usable ``ALERT_CHANNELS`` entries (a misconfigured one is logged and left out)."""
         ...
 
-    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None: ...
+    async def send_alert(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Send the alert to one ``ALERT_CHANNELS`` entry, unless it is already marked delivered there."""
+        ...
+
+    async def mark_alert_delivered(self, alert: AlertRecord, target: ChannelTarget) -> None:
+        """Note that ``target`` got the alert (its own step, after the sending one)."""
+        ...
+
+
+class WorkflowServices(Protocol):
+    """The workflow use cases ``workflow-run`` and ``schedule-*`` call, one per step, JSON in and out
+    (``functions.workflow_adapters`` implements them over ``services``)."""
+
+    async def start(self, workflow_run_id: str, engine_run_id: str) -> dict[str, Any]: ...
+
+    async def begin_stage(self, workflow_run_id: str, stage: str, attempt: int) -> dict[str, Any] | None: ...
+
+    async def finish_stage(
+        self, workflow_run_id: str, stage: str, attempt: int, output_id: str | None, error: str | None, review: bool
+    ) -> dict[str, Any]: ...
+
+    async def recorded_review(self, workflow_run_id: str, stage: str, attempt: int) -> dict[str, Any] | None: ...
+
+    async def expire(self, workflow_run_id: str, stage: str) -> dict[str, Any]: ...
+
+    async def finish(self, workflow_run_id: str) -> dict[str, Any]: ...
+
+    async def send_review_request(self, workflow_run_id: str, stage: str, target: ChannelTarget) -> None: ...
+
+    async def send_finished(self, workflow_run_id: str, target: ChannelTarget) -> None: ...
+
+    async def due_schedules(self) -> list[dict[str, Any]]: ...
+
+    async def fire_schedule(self, schedule_id: str, fire_at: str) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,5 +252,9 @@ class FunctionDeps:
     store: ObjectStore
     execute: SkillExecutor
     notifications: Notifications
+    #: None in unit tests of the other functions; ``build_function_deps`` always sets it.
+    workflows: WorkflowServices | None = None
+    #: The multi-turn tool loop; None: every run is the single ``execute-skill`` step.
+    agent: SkillAgent | None = None
     #: Set when runs go through the offline model: they are then written section by section.
     sections: SectionWriter | None = None

@@ -15,10 +15,15 @@ import inngest
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-SKILL_EXECUTE = "skill.execute"
-SKILL_EXECUTE_COMPLETED = "skill.execute.completed"
-SKILL_EXECUTE_FAILED = "skill.execute.failed"
-FEEDBACK_PROCESS = "feedback.process"
+from marketing_agent.services.events import (
+    FEEDBACK_PROCESS,
+    SCHEDULE_FIRED,
+    SKILL_EXECUTE,
+    SKILL_EXECUTE_COMPLETED,
+    SKILL_EXECUTE_FAILED,
+    WORKFLOW_RUN,
+    WORKFLOW_STAGE_REVIEWED,
+)
 
 #: Emitted by the engine (and Inngest) when a function run fails for good; on_failure handlers listen to it.
 FUNCTION_FAILED = "inngest/function.failed"
@@ -93,15 +98,50 @@ class FeedbackProcess(EventData):
     skill_name: str
 
 
+class WorkflowRunStarted(EventData):
+    """``workflow.run``: a workflow run was recorded (its stages ``pending``) and should be carried out."""
+
+    NAME: ClassVar[str] = WORKFLOW_RUN
+    workflow_run_id: str
+    workflow: str
+    user_id: str
+
+
+class WorkflowStageReviewed(EventData):
+    """``workflow.stage.reviewed``: a person decided on a stage (``stage: "*"`` + ``ended``: the run ended)."""
+
+    NAME: ClassVar[str] = WORKFLOW_STAGE_REVIEWED
+    workflow_run_id: str
+    stage: str
+    decision: str | None = None
+    notes: str | None = None
+    attempt: int | None = None
+    ended: bool | None = None
+
+
+class ScheduleFired(EventData):
+    """``schedule.fired``: a schedule is due at ``fireAt`` (ISO 8601, UTC); the event id names both."""
+
+    NAME: ClassVar[str] = SCHEDULE_FIRED
+    schedule_id: str
+    fire_at: str
+
+
 __all__ = [
     "FEEDBACK_PROCESS",
     "FUNCTION_FAILED",
+    "SCHEDULE_FIRED",
     "SKILL_EXECUTE",
     "SKILL_EXECUTE_COMPLETED",
     "SKILL_EXECUTE_FAILED",
+    "WORKFLOW_RUN",
+    "WORKFLOW_STAGE_REVIEWED",
     "EventData",
     "FeedbackProcess",
+    "ScheduleFired",
     "SkillExecute",
     "SkillExecuteCompleted",
     "SkillExecuteFailed",
+    "WorkflowRunStarted",
+    "WorkflowStageReviewed",
 ]

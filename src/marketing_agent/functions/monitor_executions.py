@@ -2,7 +2,8 @@
 
 Steps: ``check-stuck-runs`` asks the services to record one alert per run that has been ``running``
 longer than ``STUCK_RUN_THRESHOLD_SECONDS`` and has no alert yet — so a stuck run raises exactly one alert,
-not one every 5 minutes — and then ``deliver-alert-<alert id>-<channel>`` sends each new alert (run id and
+not one every 5 minutes; a retry of the step gets back the alerts its function run recorded and did not
+deliver yet — and then ``deliver-alert-<alert id>-<channel>`` sends each new alert (run id and
 its link ``{api}/api/v1/runs/{id}``) to each ``ALERT_CHANNELS`` entry, one step per alert and channel so one
 failure retries alone.
 """
@@ -32,7 +33,7 @@ def build_monitor_executions(client: inngest.Inngest, deps: FunctionDeps) -> inn
     )
     async def monitor_executions(ctx: inngest.Context) -> dict[str, Any]:
         async def check_step() -> list[dict[str, Any]]:
-            alerts = await deps.services.record_stuck_run_alerts(threshold)
+            alerts = await deps.services.record_stuck_run_alerts(threshold, ctx.run_id)
             return [alert_to_json(alert) for alert in alerts]
 
         alerts = [alert_from_json(raw) for raw in await ctx.step.run("check-stuck-runs", check_step)]

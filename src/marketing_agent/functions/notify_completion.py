@@ -66,6 +66,10 @@ def build_notify_completion(client: inngest.Inngest, deps: FunctionDeps) -> inng
             ctx.logger.warning("run %s: no notification: %s", run_id, loaded["error"])
             return {"runId": run_id, "notified": []}
         notice = RunNotice(**loaded["notice"])
+        if notice.workflow_run_id is not None:
+            # A workflow stage: the workflow asks for the review and sends one summary at the end.
+            ctx.logger.info("run %s is a stage of workflow run %s; no notification", run_id, notice.workflow_run_id)
+            return {"runId": run_id, "status": notice.status, "notified": [], "workflowRunId": notice.workflow_run_id}
         if notice.status == "cancelled":
             # The user stopped it themselves; a "failed" notice would only confuse.
             ctx.logger.info("run %s was cancelled; no notification", run_id)

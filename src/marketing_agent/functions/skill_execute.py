@@ -2,8 +2,11 @@
 
 Steps (ids are part of the durable state: never rename them)::
 
-    update-status-running → get-client-slug → execute-skill → save-output → create-output-record
-    → update-status-completed → send-completion-event
+    update-status-running → get-client-slug → plan-skill → execute-skill → save-output
+    → create-output-record → update-status-completed → send-completion-event
+
+A skill with tools replaces ``execute-skill`` by the agent loop's steps (``llm-turn-N``,
+``tool-N-<name>``, ``record-trace``; see ``functions.skill_loop``).
 
 With the offline model, ``execute-skill`` is replaced by ``plan-sections → write-section-1 … N``, one step
 per required section of the skill (small-model mode, :mod:`marketing_agent.functions.skill_sections`).
@@ -19,6 +22,10 @@ Failure paths (what the seed got wrong is fixed here):
 
 Cancellation: a run cancelled before it starts is skipped at the first step; one cancelled while a step
 runs stays cancelled (the completion step does not overwrite it) and no completion event is sent.
+
+Replay: an engine replay (or rerun) of a failed function run is a new attempt on the SAME skill run, not a
+second run row: ``update-status-running`` moves the failed run back to running and records the new function
+run id (``services.mark_run_running``); the output key and row are per skill run, so it still has one output.
 
 Idempotency: the output key contains the run id and the output row is unique per run, so a step re-run
 after a crash rewrites the same file and finds the same row. Emitted events carry ids derived from the
@@ -36,6 +43,7 @@ from typing import Any
 import inngest
 from pydantic import ValidationError
 
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.functions._common import failure_result, is_permanent, retry_later
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.events import (
@@ -43,6 +51,7 @@ from marketing_agent.functions.events import (
     SkillExecuteCompleted,
     SkillExecuteFailed,
 )
+from marketing_agent.functions.skill_loop import run_llm
 from marketing_agent.functions.skill_sections import execute_by_sections
 from marketing_agent.storage import keys
 
@@ -117,6 +126,15 @@ def build_on_failure(deps: FunctionDeps) -> Callable[[inngest.Context], Awaitabl
     return on_failure
 
 
+def _output_type(options: dict[str, Any] | None) -> str | None:
+    """The run's ``outputType``. The API checked the options; an event sent past it with options the
+    executor took anyway just gets no output type."""
+    try:
+        return StoredRunOptions.model_validate(options or {}).output_type
+    except ValidationError:
+        return None
+
+
 def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.Function[Any]:
     services = deps.services
 
@@ -153,7 +171,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
 
         proceed = await ctx.step.run("update-status-running", running_step)
         if not proceed:
-            # Cancelled, deleted, or finished by an earlier function run of the same event: never resurrect it.
+            # Cancelled, deleted, or completed by an earlier function run of the same event: never resurrect it.
             ctx.logger.info("skill run %s is no longer runnable; skipping", run_id)
             return {"success": False, "runId": run_id, "skipped": True}
 
@@ -183,19 +201,29 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             return {"failed": False, **asdict(outcome)}
 
         async def execute_whole() -> dict[str, Any]:
-            result: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
-            return result
+            value: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
+            return value
 
-        if deps.sections is not None:  # the offline model: one step per required section
-            executed = await execute_by_sections(ctx, deps.sections, data, client_slug, execute_whole)
-        else:
-            executed = await execute_whole()
+        async def single_step(plan_warnings: list[str]) -> dict[str, Any]:
+            if deps.sections is not None:  # the offline model: one step per required section
+                value = await execute_by_sections(ctx, deps.sections, data, client_slug, execute_whole)
+            else:
+                value = await execute_whole()
+            if plan_warnings and not value["failed"]:
+                value = {**value, "warnings": [*plan_warnings, *(value["warnings"] or ())]}
+            return value
+
+        # The one call site of the LLM work: one step, or the multi-turn tool loop (functions.skill_loop).
+        executed = await run_llm(ctx, deps, data, client_slug, single_step, retry_later)
         if executed["failed"]:
             return await give_up(executed)
         outcome = outcome_from_json(executed)
 
+        output_type = _output_type(data.options)
+
         async def save_output_step() -> str:
-            key = keys.output_key(data.skill_name, client_slug, _output_day(ctx.event), run_id)
+            day = _output_day(ctx.event)
+            key = keys.output_key(data.skill_name, client_slug, day, run_id, output_type=output_type)
             await deps.store.put(key, outcome.output.encode("utf-8"))
             return key
 
@@ -205,7 +233,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             return await services.record_output(
                 run_id,
                 key=output_key,
-                title=outcome.title,
+                title=f"{output_type}: {outcome.title}" if output_type else outcome.title,
                 content=outcome.output,
                 output_format=OUTPUT_FORMAT,
             )

@@ -16,10 +16,15 @@ import inngest
 from fastapi import FastAPI
 
 from marketing_agent.agent import sectioned
-from marketing_agent.agent.execute import SkillOptions, execute_skill
-from marketing_agent.agent.llm import LLMProvider, make_provider, select_provider_name
+from marketing_agent.agent.execute import SkillOptions, SkillResult, execute_skill
+from marketing_agent.agent.llm import LLMProvider, Message, make_provider, select_provider_name
+from marketing_agent.agent.loop import AgentLoop, TurnDecision
+from marketing_agent.agent.loop_records import LoopPlan, TurnRecord
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.agent.skill import Skill
 from marketing_agent.agent.skills import SkillCatalog, load_skill_catalog
+from marketing_agent.agent.spend import check_spend
+from marketing_agent.agent.tools import ToolOutcome, WebFetcher
 from marketing_agent.errors import ValidationFailed
 from marketing_agent.functions.adapters import (
     ChannelNotifications,
@@ -28,23 +33,13 @@ from marketing_agent.functions.adapters import (
 )
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.registry import serve_functions
+from marketing_agent.functions.workflow_adapters import DatabaseWorkflowServices
 from marketing_agent.notify import NotifierRegistry, build_notifiers
-from marketing_agent.services import Database, make_inngest_client
+from marketing_agent.services import Database, EventSender, make_inngest_client
 from marketing_agent.settings import LLMProviderName, Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
-
-#: Keys of a run's ``options`` that are not LLM options (who to notify, not how to generate).
-NON_LLM_OPTIONS = frozenset({"telegram"})
-
-
-def parse_llm_options(options: dict[str, Any]) -> SkillOptions:
-    """A run's ``options`` as :class:`SkillOptions` (non-LLM keys left out); a bad one is a permanent error."""
-    try:
-        return SkillOptions.model_validate({k: v for k, v in options.items() if k not in NON_LLM_OPTIONS})
-    except ValueError as exc:
-        raise ValidationFailed(f"invalid run options: {exc}") from exc
 
 
 class CatalogSkillExecutor:
@@ -61,6 +56,7 @@ class CatalogSkillExecutor:
         *,
         provider: LLMProvider | None = None,
         catalog: SkillCatalog | None = None,
+        fetcher: WebFetcher | None = None,
     ) -> None:
         self._settings = settings
         self._store = store
@@ -68,6 +64,7 @@ class CatalogSkillExecutor:
         self._owns_provider = provider is None
         self._catalog = catalog
         self._lock = asyncio.Lock()
+        self._loop = AgentLoop(settings, store, skill_of=self.skill, provider_of=self.provider, fetcher=fetcher)
 
     async def _load_catalog(self) -> SkillCatalog:
         catalog = await load_skill_catalog(self._settings.skills_dir, self._store)
@@ -91,7 +88,7 @@ class CatalogSkillExecutor:
         self, skill_name: str, message: str, client_slug: str | None, options: dict[str, Any]
     ) -> SkillOutcome:
         skill = await self.skill(skill_name)
-        llm_options = parse_llm_options(options)
+        llm_options = _llm_options(options, self._settings)
         result = await execute_skill(
             skill,
             message,
@@ -101,33 +98,75 @@ class CatalogSkillExecutor:
             store=self._store,
             raise_errors=True,
         )
-        return SkillOutcome(
-            output=result.output,
-            title=result.title,
-            tokens_in=result.tokens_input,
-            tokens_out=result.tokens_output,
-            # No price known for the model (a local or unlisted one): recorded as 0 with the tokens.
-            cost_usd=result.cost_usd or 0.0,
-            model=result.model,
-            warnings=result.warnings,
+        return _outcome(result)
+
+    # --- the agent loop's steps (functions.deps.SkillAgent) ----------------------------------------
+    async def plan(self, skill_name: str, client_slug: str | None, options: dict[str, Any]) -> LoopPlan:
+        return await self._loop.plan(skill_name, client_slug, _llm_options(options, self._settings))
+
+    async def turn(
+        self,
+        plan: LoopPlan,
+        message: str,
+        client_slug: str | None,
+        options: dict[str, Any],
+        transcript: list[Message],
+        decision: TurnDecision,
+    ) -> TurnRecord:
+        return await self._loop.turn(
+            plan, message, client_slug, _llm_options(options, self._settings), transcript, decision
         )
+
+    async def tool(self, client_slug: str | None, name: str, arguments: dict[str, Any]) -> ToolOutcome:
+        return await self._loop.tool(client_slug, name, arguments)
+
+    async def finish(
+        self, plan: LoopPlan, client_slug: str | None, turns: list[TurnRecord], warnings: list[str]
+    ) -> SkillOutcome:
+        return _outcome(await self._loop.finish(plan, client_slug, turns, warnings))
 
     async def aclose(self) -> None:
         if self._owns_provider and self._provider is not None:
             await self._provider.aclose()
 
 
+def _llm_options(options: dict[str, Any], settings: Settings) -> SkillOptions:
+    # Every path to the model passes here (one-shot, the agent loop's plan and turns), and so do runs that
+    # never saw POST /runs (bot, schedules, workflows): the operator's spend caps apply to all of them.
+    check_spend(options, settings)
+    try:
+        # The services checked the options with this model when the run was created; only an event sent
+        # past them can fail here. Delivery fields (telegram, outputType, workflow) never reach the LLM.
+        return StoredRunOptions.model_validate(options).llm()
+    except ValueError as exc:
+        raise ValidationFailed(f"invalid run options: {exc}") from exc
+
+
+def _outcome(result: SkillResult) -> SkillOutcome:
+    return SkillOutcome(
+        output=result.output,
+        title=result.title,
+        tokens_in=result.tokens_input,
+        tokens_out=result.tokens_output,
+        # No price known for the model (a local or unlisted one): recorded as 0 with the tokens.
+        cost_usd=result.cost_usd or 0.0,
+        model=result.model,
+        warnings=result.warnings,
+    )
+
+
 class CatalogSectionWriter:
     """:class:`~marketing_agent.functions.deps.SectionWriter` over the executor's catalog and provider
     (``marketing_agent.agent.sectioned``)."""
 
-    def __init__(self, executor: CatalogSkillExecutor, store: ObjectStore) -> None:
+    def __init__(self, executor: CatalogSkillExecutor, settings: Settings, store: ObjectStore) -> None:
         self._executor = executor
+        self._settings = settings
         self._store = store
 
     async def plan(self, skill_name: str, message: str, options: dict[str, Any]) -> dict[str, Any] | None:
         skill = await self._executor.skill(skill_name)
-        plan = sectioned.plan_sections(skill, message, parse_llm_options(options))
+        plan = sectioned.plan_sections(skill, message, _llm_options(options, self._settings))
         return plan.to_dict() if plan else None
 
     async def write(
@@ -147,7 +186,7 @@ class CatalogSectionWriter:
             message,
             client_slug,
             [sectioned.WrittenSection.from_dict(s) for s in written],
-            parse_llm_options(options),
+            _llm_options(options, self._settings),
             provider=self._executor.provider(),
             store=self._store,
         )
@@ -157,15 +196,7 @@ class CatalogSectionWriter:
         result = sectioned.join_sections(
             skill_name, sectioned.SectionPlan.from_dict(plan), [sectioned.WrittenSection.from_dict(s) for s in written]
         )
-        return SkillOutcome(
-            output=result.output,
-            title=result.title,
-            tokens_in=result.tokens_input,
-            tokens_out=result.tokens_output,
-            cost_usd=result.cost_usd or 0.0,
-            model=result.model,
-            warnings=result.warnings,
-        )
+        return _outcome(result)
 
 
 def small_model_mode(settings: Settings, provider: LLMProvider | None) -> bool:
@@ -183,10 +214,12 @@ def build_function_deps(
     provider: LLMProvider | None = None,
     catalog: SkillCatalog | None = None,
     telegram_origin_editor: TelegramOriginEditor | None = None,
+    events: EventSender | None = None,
 ) -> FunctionDeps:
     """Everything the functions need, from the parts the process already opened (and closes).
 
-    ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
+    ``events`` (how the app sends events: schedules start runs with it) adds the workflow and schedule
+    functions. ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
     close ``deps.execute`` then). With the offline model, runs are written section by section
     (``deps.sections``, small-model mode). Runs from the Telegram bot get their message edited by the bot's
     ``origin_editor`` when ``TELEGRAM_BOT_TOKEN`` is set.
@@ -204,7 +237,9 @@ def build_function_deps(
         notifications=ChannelNotifications(
             settings, database, notifiers, telegram_origin_editor=telegram_origin_editor
         ),
-        sections=CatalogSectionWriter(executor, store) if small_model_mode(settings, provider) else None,
+        workflows=None if events is None else DatabaseWorkflowServices(settings, database, store, notifiers, events),
+        agent=executor,
+        sections=CatalogSectionWriter(executor, settings, store) if small_model_mode(settings, provider) else None,
     )
 
 
@@ -217,6 +252,8 @@ class _AppParts(Protocol):
     def database(self) -> Database: ...
     @property
     def store(self) -> ObjectStore: ...
+    @property
+    def events(self) -> EventSender: ...
 
 
 async def close_inngest_client(client: inngest.Inngest) -> None:
@@ -270,6 +307,7 @@ class FunctionsMount:
             catalog=self._catalog,
             notifiers=notifiers,
             telegram_origin_editor=self._editor,
+            events=context.events,
         )
         self._owned.append(self.deps.execute)
         client = self._client
@@ -292,12 +330,10 @@ class FunctionsMount:
 
 
 __all__ = [
-    "NON_LLM_OPTIONS",
     "CatalogSectionWriter",
     "CatalogSkillExecutor",
     "FunctionsMount",
     "build_function_deps",
     "close_inngest_client",
-    "parse_llm_options",
     "small_model_mode",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import httpx
 
 from marketing_agent.errors import NotificationError, NotificationRejected
+from marketing_agent.netguard import BlockedAddressError
 
 # Statuses where the same request could succeed later; every other 4xx is final.
 _RETRYABLE_4XX = frozenset({408, 409, 425, 429})
@@ -26,6 +27,8 @@ async def post(
     """POST, turning transport failures into retryable errors (never with the URL: it may hold a token)."""
     try:
         return await client.post(url, content=content, headers=headers)
+    except BlockedAddressError as exc:  # an internal address (netguard): final, retrying changes nothing
+        raise NotificationRejected(f"{channel}: {exc.message}") from exc
     except httpx.TimeoutException as exc:
         raise NotificationError(f"{channel}: request timed out") from exc
     except httpx.HTTPError as exc:

@@ -12,6 +12,9 @@ class NotificationKind(StrEnum):
     RUN_COMPLETED = "run_completed"
     RUN_FAILED = "run_failed"
     ALERT = "alert"
+    WORKFLOW_REVIEW = "workflow_review"
+    WORKFLOW_FINISHED = "workflow_finished"
+    CHANNEL_VERIFICATION = "channel_verification"  # "is this your address?" before it receives anything
 
 
 class ChannelKind(StrEnum):
@@ -25,6 +28,15 @@ class ChannelKind(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class NotificationAction:
+    """A button under a message where the channel has buttons (Telegram inline keyboards); ``data`` is
+    what the bot receives when it is pressed (at most 64 bytes)."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
 class Notification:
     """One message for a person: a title, a short preview and where to read the rest."""
 
@@ -35,6 +47,8 @@ class Notification:
     run_id: str | None = None
     # Extra labelled values (skill, client, score…), shown in order where the channel has room.
     fields: Mapping[str, str] = field(default_factory=dict)
+    # Buttons, on channels that have them; the others show the fields and the link instead.
+    actions: tuple[NotificationAction, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

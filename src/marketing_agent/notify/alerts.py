@@ -48,6 +48,12 @@ def parse_alert_channel(entry: str, settings: Settings) -> ChannelAddress:
         return ChannelAddress(kind, address)
     if not value:
         raise ConfigError(f"alert channel '{kind.value}' needs a value ({kind.value}:…)")
+    if kind is ChannelKind.WEBHOOK:
+        # Signed like completion webhooks (notify/webhook.py), so a receiver can tell our alerts from forgeries.
+        secret = settings.alert_webhook_secret.get_secret_value().strip() if settings.alert_webhook_secret else ""
+        if not secret:
+            raise ConfigError("alert channel 'webhook' needs ALERT_WEBHOOK_SECRET (its requests are signed)")
+        return ChannelAddress(kind, value, secret=secret)
     return ChannelAddress(kind, value)
 
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 
 import httpx
 
 from marketing_agent.errors import NotificationRejected
+from marketing_agent.netguard import AllowList, guarded_transport
 from marketing_agent.notify._message import ChannelAddress, ChannelKind, Notification
 from marketing_agent.notify._protocol import Notifier
 from marketing_agent.notify.log import LogNotifier
@@ -27,9 +28,15 @@ class NotifierRegistry:
     :meth:`aclose`.
     """
 
-    def __init__(self, notifiers: Mapping[ChannelKind, Notifier], *, client: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        notifiers: Mapping[ChannelKind, Notifier],
+        *,
+        client: httpx.AsyncClient | None = None,
+        also_owns: Sequence[httpx.AsyncClient] = (),
+    ) -> None:
         self._notifiers = dict(notifiers)
-        self._client = client
+        self._clients = [c for c in (client, *also_owns) if c is not None]
 
     def get(self, kind: ChannelKind | str) -> Notifier:
         """The notifier for ``kind``; :class:`NotificationRejected` when it is not configured."""
@@ -46,8 +53,8 @@ class NotifierRegistry:
         await self.get(address.kind).send(message, address)
 
     async def aclose(self) -> None:
-        if self._client is not None:
-            await self._client.aclose()
+        for client in self._clients:
+            await client.aclose()
 
     async def __aenter__(self) -> NotifierRegistry:
         return self
@@ -66,9 +73,16 @@ def build_notifiers(settings: Settings, *, client: httpx.AsyncClient | None = No
     """
     owned = client is None
     http = client or httpx.AsyncClient(timeout=DEFAULT_TIMEOUT, follow_redirects=False)
+    # Slack and webhook URLs come from users (and ALERT_CHANNELS): their client connects only to public
+    # addresses or hosts NOTIFY_ALLOWED_HOSTS names, checked at connect time (netguard.py) — always its own.
+    guarded = httpx.AsyncClient(
+        timeout=DEFAULT_TIMEOUT,
+        follow_redirects=False,
+        transport=guarded_transport(AllowList.parse(settings.notify_allowed_hosts)),
+    )
     notifiers: dict[ChannelKind, Notifier] = {
-        ChannelKind.SLACK: SlackNotifier(http),
-        ChannelKind.WEBHOOK: WebhookNotifier(http),
+        ChannelKind.SLACK: SlackNotifier(guarded),
+        ChannelKind.WEBHOOK: WebhookNotifier(guarded),
         ChannelKind.LOG: LogNotifier(),
     }
     # An empty variable (TELEGRAM_BOT_TOKEN= in a .env) means "not configured", like a missing one.
@@ -80,4 +94,4 @@ def build_notifiers(settings: Settings, *, client: httpx.AsyncClient | None = No
     smtp_url = settings.smtp_url.get_secret_value().strip() if settings.smtp_url else ""
     if smtp_url:
         notifiers[ChannelKind.EMAIL] = EmailNotifier(SmtpConfig.from_url(smtp_url), sender=settings.smtp_from)
-    return NotifierRegistry(notifiers, client=http if owned else None)
+    return NotifierRegistry(notifiers, client=http if owned else None, also_owns=(guarded,))

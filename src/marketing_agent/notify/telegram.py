@@ -33,6 +33,10 @@ class TelegramNotifier:
             "parse_mode": "HTML",
             "link_preview_options": {"is_disabled": True},
         }
+        if message.actions:
+            payload["reply_markup"] = {
+                "inline_keyboard": [[{"text": a.label, "callback_data": a.data} for a in message.actions]]
+            }
         await self.call("sendMessage", payload)
         logger.info("telegram notification sent", extra={"chat_id": address.address})
 

@@ -57,11 +57,23 @@ async def find_stuck_runs(db: Database, threshold: timedelta, *, now: datetime |
 
 
 async def alert_stuck_runs(
-    db: Database, threshold: timedelta, *, now: datetime | None = None, api_url: str | None = None
+    db: Database,
+    threshold: timedelta,
+    *,
+    now: datetime | None = None,
+    api_url: str | None = None,
+    recorded_by: str | None = None,
 ) -> StuckRunReport:
-    """Find stuck runs and record one alert per run — the first time only, not on every cron tick."""
+    """Find stuck runs and record one alert per run — the first time only, not on every cron tick.
+
+    ``recorded_by`` (the monitor's function run id) is stored on each new alert, and ``undelivered_alerts``
+    holds the new alerts plus those the same ``recorded_by`` recorded earlier that no channel has got yet:
+    the step that recorded them may have crashed before its result was stored, and its retry must still
+    deliver them. Another function run (a concurrent tick) never gets them, so never sends them twice.
+    """
     stuck = await find_stuck_runs(db, threshold, now=now)
     new_alerts: list[Alert] = []
+    undelivered: list[Alert] = []
     async with db.transaction() as session:
         for run in stuck:
             details: dict[str, Any] = {
@@ -73,6 +85,8 @@ async def alert_stuck_runs(
             }
             if api_url:
                 details["link"] = f"{api_url.rstrip('/')}/api/v1/runs/{run.id}"
+            if recorded_by:
+                details["recordedBy"] = recorded_by
             row, created = await insert_alert_once(
                 session,
                 kind=AlertKind.STUCK_RUN.value,
@@ -80,10 +94,13 @@ async def alert_stuck_runs(
                 message=f"run {run.id} ({run.skill_name}) has been running for more than {threshold}",
                 details=details,
             )
+            await session.flush()
             if created:
-                await session.flush()
                 new_alerts.append(Alert.of(row))
-    return StuckRunReport(stuck_runs=stuck, new_alerts=new_alerts)
+            ours = created or (recorded_by is not None and (row.details or {}).get("recordedBy") == recorded_by)
+            if ours and not row.delivered_channels:
+                undelivered.append(Alert.of(row))
+    return StuckRunReport(stuck_runs=stuck, new_alerts=new_alerts, undelivered_alerts=undelivered)
 
 
 async def mark_alert_delivered(db: Database, alert_id: uuid.UUID | str, channel: str) -> Alert:
@@ -96,6 +113,15 @@ async def mark_alert_delivered(db: Database, alert_id: uuid.UUID | str, channel:
         if channel not in (row.delivered_channels or []):
             row.delivered_channels = [*(row.delivered_channels or []), channel]
             await session.flush()
+        return Alert.of(row)
+
+
+async def get_alert(db: Database, alert_id: uuid.UUID | str) -> Alert:
+    key = alert_id if isinstance(alert_id, uuid.UUID) else uuid.UUID(str(alert_id))
+    async with db.transaction() as session:
+        row = await session.get(AlertRow, key)
+        if row is None:
+            raise NotFound("alert not found")
         return Alert.of(row)
 
 

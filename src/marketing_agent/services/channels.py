@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import uuid
 
 from sqlalchemy import delete, select
@@ -12,6 +15,7 @@ from marketing_agent.db.enums import ChannelKind
 from marketing_agent.db.models import UserChannelRow, UserRow
 from marketing_agent.db.session import Database
 from marketing_agent.errors import Conflict, NotFound, ValidationFailed
+from marketing_agent.netguard import AllowList, BlockedAddressError, check_url
 from marketing_agent.services.records import Channel, User
 
 logger = logging.getLogger(__name__)
@@ -35,9 +39,29 @@ def _check(channel: str, address: str) -> ChannelKind:
 
 
 async def add_channel(
-    db: Database, user_id: uuid.UUID, channel: str, address: str, *, secret: str | None = None
+    db: Database,
+    user_id: uuid.UUID,
+    channel: str,
+    address: str,
+    *,
+    secret: str | None = None,
+    allow: AllowList | None = None,
 ) -> Channel:
+    """Add a channel. With ``allow`` (the API passes NOTIFY_ALLOWED_HOSTS), a Slack or webhook URL that
+    resolves to a loopback, private, link-local or metadata address is refused now, with a clear reason;
+    the notifiers' guarded transport refuses it again at send time (DNS may change in between)."""
     kind = _check(channel, address)
+    if allow is not None and kind in {ChannelKind.SLACK, ChannelKind.WEBHOOK}:
+        try:
+            await check_url(address.strip(), allow)
+        except BlockedAddressError as exc:
+            raise ValidationFailed(f"address refused: {exc.message}", details=[{"field": "address"}]) from exc
+    if kind is ChannelKind.TELEGRAM:
+        # Anyone can type a chat id; only the chat itself proves it is yours (link_telegram_chat, the bot).
+        raise ValidationFailed(
+            "a Telegram chat is linked from the chat itself: send /link YOUR_API_KEY to the bot",
+            details=[{"field": "channel"}],
+        )
     row = UserChannelRow(id=uuid.uuid4(), user_id=user_id, channel=kind.value, address=address.strip(), secret=secret)
     try:
         async with db.transaction() as session:
@@ -45,6 +69,47 @@ async def add_channel(
     except IntegrityError as exc:
         raise Conflict(f"this {kind} channel is already registered") from exc
     return Channel.of(row)
+
+
+# --- e-mail addresses: verified before they receive anything ---------------------------------------
+VERIFICATION_CODE_BYTES = 6  # 8 url-safe characters: 48 bits, and a wrong guess costs an API request
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(code.strip().encode()).hexdigest()
+
+
+async def request_email_channel(db: Database, user_id: uuid.UUID, address: str) -> tuple[Channel, str]:
+    """Add an e-mail channel **disabled**, holding the hash of a fresh code; returns the channel and the code,
+    which the caller must send to the address only (never to the API caller). ``verify_email_channel`` with
+    that code enables it, so an address receives nothing but the code until its owner confirms it."""
+    _check(ChannelKind.EMAIL.value, address)
+    code = secrets.token_urlsafe(VERIFICATION_CODE_BYTES)
+    row = UserChannelRow(
+        id=uuid.uuid4(), user_id=user_id, channel=ChannelKind.EMAIL.value, address=address.strip(),
+        secret=_code_hash(code), enabled=False,
+    )  # fmt: skip
+    try:
+        async with db.transaction() as session:
+            session.add(row)
+    except IntegrityError as exc:
+        raise Conflict("this email channel is already registered") from exc
+    return Channel.of(row), code
+
+
+async def verify_email_channel(db: Database, user_id: uuid.UUID, channel_id: uuid.UUID, code: str) -> Channel:
+    async with db.transaction() as session:
+        row = await session.get(UserChannelRow, channel_id)
+        if row is None or row.user_id != user_id or row.channel != ChannelKind.EMAIL.value:
+            raise NotFound("channel not found")
+        if row.enabled:
+            return Channel.of(row)
+        if not row.secret or not hmac.compare_digest(row.secret, _code_hash(code)):
+            raise ValidationFailed("the code does not match the one sent to this address", details=[{"field": "code"}])
+        row.enabled = True
+        row.secret = None  # used once
+        await session.flush()
+        return Channel.of(row)
 
 
 async def list_user_channels(db: Database, user_id: uuid.UUID, *, enabled_only: bool = True) -> list[Channel]:
@@ -105,6 +170,8 @@ async def unlink_telegram_chat(db: Database, chat_id: int | str) -> bool:
 
 
 async def user_for_telegram_chat(db: Database, chat_id: int | str) -> User | None:
+    """The chat's one user. ``link_telegram_chat`` moves a chat's link in one transaction, so there is one
+    row; should two ever exist (links racing), the newest link wins — never an arbitrary one."""
     async with db.transaction() as session:
         row = await session.scalar(
             select(UserRow)
@@ -113,6 +180,7 @@ async def user_for_telegram_chat(db: Database, chat_id: int | str) -> User | Non
                 UserChannelRow.channel == ChannelKind.TELEGRAM.value,
                 UserChannelRow.address == str(chat_id),
             )
+            .order_by(UserChannelRow.created_at.desc(), UserChannelRow.id.desc())
             .limit(1)
         )
     return User.of(row) if row is not None else None

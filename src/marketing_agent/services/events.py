@@ -25,6 +25,12 @@ SKILL_EXECUTE = "skill.execute"
 SKILL_EXECUTE_COMPLETED = "skill.execute.completed"
 SKILL_EXECUTE_FAILED = "skill.execute.failed"
 FEEDBACK_PROCESS = "feedback.process"
+#: A workflow run was recorded and should be carried out by ``workflow-run``.
+WORKFLOW_RUN = "workflow.run"
+#: A person reviewed a stage (``approve`` / ``revise`` / ``reject``); ``workflow-run`` waits for it.
+WORKFLOW_STAGE_REVIEWED = "workflow.stage.reviewed"
+#: A schedule is due at ``fireAt``; ``schedule-fire`` starts its run once per schedule and fire time.
+SCHEDULE_FIRED = "schedule.fired"
 
 _FALSY = {"", "0", "false", "no", "off"}
 

@@ -88,6 +88,36 @@ async def create_feedback(
         ).first()
         if found is None or found.user_id != user_id:
             raise OutputNotFound("output not found")
+        scores = {
+            "overall": overall_score,
+            "accuracy": accuracy_score,
+            "quality": quality_score,
+            "usefulness": usefulness_score,
+            "rule_compliance": rule_compliance_score,
+        }
+        earlier = await session.scalar(
+            select(FeedbackRow)
+            .where(FeedbackRow.output_id == output_id, FeedbackRow.user_id == user_id)
+            .order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
+            .limit(1)
+        )
+        if earlier is not None:
+            # One rating per user per output: a second one is a change of mind, not another vote. When the
+            # first was already counted in the skill's metrics, the metrics move by the difference.
+            if earlier.processed_at is not None:
+                await add_to_metrics(session, found.skill_name, **_score_delta(earlier, scores))
+            for name, value in scores.items():
+                setattr(earlier, f"{name}_score", value)
+            earlier.what_worked_well = what_worked_well
+            earlier.issues = [
+                {"description": i.description, "severity": i.severity, "suggestedFix": i.suggested_fix} for i in issues
+            ]
+            earlier.comment = comment
+            earlier.source = source
+    if earlier is not None:
+        await _send_process(events, earlier, revision=str(int(utcnow().timestamp() * 1000)))
+        return Feedback.of(earlier)
+    async with db.transaction() as session:
         row = FeedbackRow(
             id=uuid.uuid4(),
             output_id=output_id,
@@ -106,15 +136,27 @@ async def create_feedback(
             source=source,
         )
         session.add(row)
+    await _send_process(events, row)
+    return Feedback.of(row)
+
+
+def _score_delta(earlier: FeedbackRow, scores: dict[str, int | None]) -> dict[str, int]:
+    """Metric increments that turn ``earlier``'s scores into ``scores`` (sums and counts)."""
+    delta = {"overall_sum": int(scores["overall"] or 0) - earlier.overall_score}
+    for name in ("accuracy", "quality", "usefulness", "rule_compliance"):
+        old, new = getattr(earlier, f"{name}_score"), scores[name]
+        delta[f"{name}_sum"] = (new or 0) - (old or 0)
+        delta[f"{name}_count"] = (new is not None) - (old is not None)
+    return delta
+
+
+async def _send_process(events: EventSender, row: FeedbackRow, *, revision: str | None = None) -> None:
+    # A changed rating is processed again too (its own event id): counted once, but the health is re-checked.
+    event_id = f"feedback-process-{row.id}" + (f"-{revision}" if revision else "")
     try:
-        await events.send(
-            FEEDBACK_PROCESS,
-            {"feedbackId": str(row.id), "skillName": row.skill_name},
-            id=f"feedback-process-{row.id}",
-        )
+        await events.send(FEEDBACK_PROCESS, {"feedbackId": str(row.id), "skillName": row.skill_name}, id=event_id)
     except MarketingAgentError as exc:
         logger.warning("feedback.process not sent", extra={"feedback_id": str(row.id), "error": exc.message})
-    return Feedback.of(row)
 
 
 async def list_feedback(
@@ -146,6 +188,17 @@ async def list_feedback(
             )
         ).all()
     return Page([Feedback.of(r) for r in rows], total, limit, offset)
+
+
+def _per_user_average(ratings: Sequence[tuple[uuid.UUID, int]]) -> float | None:
+    """The mean of each user's mean: one user rating many outputs weighs as much as one who rated one, so
+    no single account can sink (or prop up) a skill's health. With one user it is the plain mean."""
+    by_user: dict[uuid.UUID, list[int]] = {}
+    for user, score in ratings:
+        by_user.setdefault(user, []).append(score)
+    if not by_user:
+        return None  # no feedback, no division
+    return sum(sum(scores) / len(scores) for scores in by_user.values()) / len(by_user)
 
 
 async def process_feedback(
@@ -185,14 +238,14 @@ async def process_feedback(
             await add_to_metrics(session, skill, **increments)
 
         recent = (
-            await session.scalars(
-                select(FeedbackRow.overall_score)
+            await session.execute(
+                select(FeedbackRow.user_id, FeedbackRow.overall_score)
                 .where(FeedbackRow.skill_name == skill)
                 .order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
                 .limit(HEALTH_WINDOW)
             )
         ).all()
-        average = sum(recent) / len(recent) if recent else None  # no feedback, no division
+        average = _per_user_average([(row.user_id, row.overall_score) for row in recent])
         health = SkillHealth.LOW if average is not None and average < HEALTH_THRESHOLD else SkillHealth.OK
 
         metrics = await session.get(SkillMetricsRow, skill, populate_existing=True)
@@ -215,7 +268,15 @@ async def process_feedback(
                     f"skill {skill} averages {average:.2f}/5 over its last {len(recent)} feedbacks "
                     f"(below {HEALTH_THRESHOLD:.0f})"
                 ),
-                details={"skillName": skill, "average": average, "window": len(recent), "day": day},
+                # feedbackId: the cause, so a retried step (committed, then crashed before its result was
+                # stored) knows the alert is its own to deliver (functions/adapters.py).
+                details={
+                    "skillName": skill,
+                    "average": average,
+                    "window": len(recent),
+                    "day": day,
+                    "feedbackId": str(key),
+                },
             )
             await session.flush()
             alert = Alert.of(row)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -31,22 +32,61 @@ _ACTIVE = (SkillRunStatus.QUEUED.value, SkillRunStatus.RUNNING.value)
 
 
 async def mark_run_running(db: Database, run_id: uuid.UUID | str, *, engine_run_id: str | None = None) -> SkillRun:
-    """queued → running (stamps started_at once). Returns the run as it is now: a cancelled run stays
-    cancelled, so the caller should stop when ``run.status`` is terminal."""
+    """queued → running (stamps started_at once), claimed by the function run ``engine_run_id``.
+
+    Returns the run as it is now. The caller may go ahead only when :func:`run_claimed_by` says the run is
+    its own: a cancelled run stays cancelled, and a run another function run claimed (a second
+    ``skill.execute`` for the same ``runId`` under another event id) is left to that one — one LLM call,
+    one bill.
+
+    A **new attempt**: a failed run carried by a function run other than the one that recorded it — an engine
+    replay or rerun (docs/engine.md § Replay) — goes back to running on the same row: error and completion
+    time cleared, ``started_at`` restamped (the stuck-run monitor measures from it), ``engine_run_id`` now the
+    new function run. Completed and cancelled runs are never reopened (a user's cancel stands), nor is a run
+    that failed before any function run carried it (its event never reached the engine, as far as the user was
+    told).
+    """
     key = as_uuid(run_id, "runId")
+    values: dict[str, object] = {"status": SkillRunStatus.RUNNING.value, "started_at": utcnow()}
+    if engine_run_id:
+        values["engine_run_id"] = engine_run_id
     async with db.transaction() as session:
+        if engine_run_id:
+            await session.execute(
+                update(SkillRunRow)
+                .where(
+                    SkillRunRow.id == key,
+                    SkillRunRow.status == SkillRunStatus.FAILED.value,
+                    SkillRunRow.engine_run_id.is_not(None),
+                    SkillRunRow.engine_run_id != engine_run_id,
+                )
+                .values(
+                    status=SkillRunStatus.RUNNING.value,
+                    error_message=None,
+                    completed_at=None,
+                    started_at=utcnow(),
+                    engine_run_id=engine_run_id,
+                )
+            )
+        # One conditional UPDATE: of two function runs racing for a queued run exactly one wins.
         await session.execute(
             update(SkillRunRow)
             .where(SkillRunRow.id == key, SkillRunRow.status == SkillRunStatus.QUEUED.value)
-            .values(status=SkillRunStatus.RUNNING.value, started_at=utcnow())
+            .values(**values)
         )
         if engine_run_id:
+            # A run made running before it was linked (none is, today) is claimed by the first to ask.
             await session.execute(
                 update(SkillRunRow)
                 .where(SkillRunRow.id == key, SkillRunRow.engine_run_id.is_(None))
                 .values(engine_run_id=engine_run_id)
             )
     return await get_skill_run(db, key)
+
+
+def run_claimed_by(run: SkillRun, engine_run_id: str) -> bool:
+    """True when ``run`` is running for the function run ``engine_run_id`` (and so may go ahead)."""
+    return run.status is SkillRunStatus.RUNNING and run.engine_run_id == engine_run_id
 
 
 async def record_output(
@@ -158,3 +198,13 @@ async def mark_run_failed(
                 await add_to_metrics(session, skill_name, runs_failed=1)
     logger.info("run failed", extra={"run_id": str(key)})
     return await get_skill_run(db, key)
+
+
+async def record_run_trace(db: Database, run_id: uuid.UUID | str, trace: dict[str, Any]) -> None:
+    """Keep the agent loop's turns and tool calls on the run; the last recorded trace wins (a replay
+    records the same one)."""
+    key = as_uuid(run_id, "runId")
+    async with db.transaction() as session:
+        result = await session.execute(update(SkillRunRow).where(SkillRunRow.id == key).values(agent_trace=trace))
+        if not result.rowcount:  # type: ignore[attr-defined]
+            raise RunNotFound(f"run {key} not found", details={"runId": str(key)})

@@ -74,6 +74,18 @@ async def get_output_content(db: Database, store: ObjectStore, user_id: uuid.UUI
         raise OutputNotFound("the output's file is missing from storage") from exc
 
 
+async def read_output_content(db: Database, store: ObjectStore, output_id: uuid.UUID) -> bytes:
+    """An output's content with no owner check: only for a caller holding a valid signed link to it."""
+    async with db.transaction() as session:
+        row = await session.get(OutputRow, output_id)
+    if row is None:
+        raise OutputNotFound("output not found")
+    try:
+        return await store.get(row.storage_key)
+    except ObjectNotFound as exc:
+        raise OutputNotFound("the output's file is missing from storage") from exc
+
+
 async def get_download_link(
     db: Database, store: ObjectStore, user_id: uuid.UUID, output_id: uuid.UUID, *, expires_in: int = 3600
 ) -> DownloadLink:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
+from marketing_agent.agent.skill import SkillCategory
 from marketing_agent.db.enums import SkillHealth, SkillRunStatus
 from marketing_agent.db.models import (
     AlertRow,
@@ -122,6 +123,7 @@ class SkillInfo:
     name: str
     description: str
     type: str
+    category: SkillCategory | None
     source: str
     enabled: bool
     trigger_keywords: list[str]
@@ -135,6 +137,7 @@ class SkillInfo:
             name=row.name,
             description=row.description,
             type=row.type,
+            category=SkillCategory(row.category) if row.category else None,
             source=row.source,
             enabled=row.enabled,
             trigger_keywords=list(row.trigger_keywords or []),
@@ -190,6 +193,7 @@ class SkillRun:
     model: str | None
     error_message: str | None
     warnings: list[str]
+    agent_trace: dict[str, Any] | None
     engine_event_id: str | None
     engine_run_id: str | None
     queued_at: datetime
@@ -213,6 +217,7 @@ class SkillRun:
             model=row.model,
             error_message=row.error_message,
             warnings=list(row.warnings or []),
+            agent_trace=row.agent_trace,
             engine_event_id=row.engine_event_id,
             engine_run_id=row.engine_run_id,
             queued_at=row.queued_at,
@@ -366,3 +371,5 @@ class FeedbackOutcome:
 class StuckRunReport:
     stuck_runs: list[SkillRun] = field(default_factory=list)
     new_alerts: list[Alert] = field(default_factory=list)  # one per run, only the first time it is seen
+    #: The stuck runs' alerts no channel has got yet (the new ones, and any an earlier attempt recorded).
+    undelivered_alerts: list[Alert] = field(default_factory=list)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+import math
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import func, select, update
 
+from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.db.enums import SkillRunStatus
 from marketing_agent.db.models import ClientRow, OutputRow, SkillRow, SkillRunRow
 from marketing_agent.db.session import Database
@@ -16,6 +20,7 @@ from marketing_agent.errors import (
     ClientNotFound,
     Conflict,
     MarketingAgentError,
+    RateLimited,
     RunNotFound,
     ServiceUnavailable,
     SkillNotFound,
@@ -33,6 +38,29 @@ THROTTLE_PER_MINUTE = 10  # skill-execute's throttle: used only for the wait est
 _ACTIVE = (SkillRunStatus.QUEUED.value, SkillRunStatus.RUNNING.value)
 
 
+DAY = timedelta(days=1)
+
+
+async def check_daily_runs(db: Database, user_id: uuid.UUID, limit: int) -> None:
+    """Refuse (:class:`RateLimited`, ``retryAfter`` seconds) a user's run past ``limit`` in 24 hours (0: none)."""
+    if limit <= 0:
+        return
+    since = utcnow() - DAY
+    async with db.transaction() as session:
+        recent = select(SkillRunRow.queued_at).where(SkillRunRow.user_id == user_id, SkillRunRow.queued_at > since)
+        started = await session.scalar(select(func.count()).select_from(recent.subquery()))
+        if (started or 0) < limit:
+            return
+        oldest = await session.scalar(recent.order_by(SkillRunRow.queued_at).limit(1))
+    free_at = (_aware(oldest) if oldest is not None else utcnow()) + DAY
+    retry_after = max(1, math.ceil((free_at - utcnow()).total_seconds()))
+    raise RateLimited(f"at most {limit} runs per 24 hours (RUNS_PER_DAY)", details={"retryAfter": retry_after})
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
 async def create_run(
     db: Database,
     events: EventSender,
@@ -42,22 +70,48 @@ async def create_run(
     message: str,
     client_id: uuid.UUID | None = None,
     options: dict[str, Any] | None = None,
+    run_id: uuid.UUID | None = None,
 ) -> SkillRun:
     """Commit a queued run, then hand it to the engine. The caller gets the run only once both happened;
     when the event is refused the run is marked failed with the reason and ServiceUnavailable is raised,
-    so there is never a queued run that nothing will execute."""
+    so there is never a queued run that nothing will execute.
+
+    ``run_id`` (a schedule's fire derives it) makes the call repeatable: a run already handed to the engine
+    is returned as it is; one recorded but not confirmed is sent again with the same event id."""
     if not message.strip() or len(message) > MESSAGE_MAX:
         raise ValidationFailed("message must be 1-10,000 characters", details=[{"field": "message"}])
-    run_id = uuid.uuid4()
+    if options is not None:
+        options = parse_run_options(options).to_wire()
+    if run_id is not None:
+        async with db.transaction() as session:
+            existing = await session.get(SkillRunRow, run_id)
+        if existing is not None and existing.engine_event_id is not None:
+            return await get_skill_run(db, run_id)
+    run_id = run_id or uuid.uuid4()
     async with db.transaction() as session:
-        skill = await session.scalar(select(SkillRow).where(SkillRow.name == skill_name))
-        if skill is None or not skill.enabled:
-            raise SkillNotFound(f"skill {skill_name!r} not found")
-        if client_id is not None:
-            client = await session.get(ClientRow, client_id)
-            if client is None or client.user_id != user_id:
-                raise ClientNotFound("client not found")
-        row = SkillRunRow(
+        if await session.get(SkillRunRow, run_id) is None:
+            await _record_run(session, run_id, user_id, skill_name, message, client_id, options)
+    return await _send_run(db, events, run_id, user_id, skill_name, message, client_id, options)
+
+
+async def _record_run(
+    session: Any,
+    run_id: uuid.UUID,
+    user_id: uuid.UUID,
+    skill_name: str,
+    message: str,
+    client_id: uuid.UUID | None,
+    options: dict[str, Any] | None,
+) -> None:
+    skill = await session.scalar(select(SkillRow).where(SkillRow.name == skill_name))
+    if skill is None or not skill.enabled:
+        raise SkillNotFound(f"skill {skill_name!r} not found")
+    if client_id is not None:
+        client = await session.get(ClientRow, client_id)
+        if client is None or client.user_id != user_id:
+            raise ClientNotFound("client not found")
+    session.add(
+        SkillRunRow(
             id=run_id,
             user_id=user_id,
             skill_name=skill_name,
@@ -67,7 +121,19 @@ async def create_run(
             options=options,
             queued_at=utcnow(),
         )
-        session.add(row)
+    )
+
+
+async def _send_run(
+    db: Database,
+    events: EventSender,
+    run_id: uuid.UUID,
+    user_id: uuid.UUID,
+    skill_name: str,
+    message: str,
+    client_id: uuid.UUID | None,
+    options: dict[str, Any] | None,
+) -> SkillRun:
     data: dict[str, Any] = {
         "runId": str(run_id),
         "skillName": skill_name,
@@ -88,6 +154,18 @@ async def create_run(
     async with db.transaction() as session:
         await session.execute(update(SkillRunRow).where(SkillRunRow.id == run_id).values(engine_event_id=event_id))
     return await get_skill_run(db, run_id)
+
+
+def parse_run_options(options: dict[str, Any]) -> StoredRunOptions:
+    """The run's options checked now, so a run is never failed later for options it was accepted with."""
+    try:
+        return StoredRunOptions.model_validate(options)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(["options", *(str(p) for p in e["loc"])]), "message": e["msg"]} for e in exc.errors()
+        ]
+        names = ", ".join(p["field"] for p in problems)
+        raise ValidationFailed(f"invalid run options: {names}", details=problems) from exc
 
 
 async def _fail_unsent(db: Database, run_id: uuid.UUID, reason: str) -> None:

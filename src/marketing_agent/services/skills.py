@@ -38,6 +38,7 @@ async def sync_skills(db: Database, skills: Iterable[Skill]) -> SkillSyncResult:
             values = {
                 "description": skill.description,
                 "type": skill.metadata.type,
+                "category": skill.metadata.category.value if skill.metadata.category else None,
                 "source": skill.source.value,
                 "enabled": True,
                 "trigger_keywords": list(skill.metadata.trigger_keywords),

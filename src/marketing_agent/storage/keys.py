@@ -119,15 +119,19 @@ def client_relative_path(slug: str, key: str) -> str:
 
 
 # --- outputs --------------------------------------------------------------------------------------
-def output_key(skill: str, client_slug: str | None, day: date, run_id: uuid.UUID | str) -> str:
-    """``outputs/<skill>/<client-slug or _none>/<YYYY-MM-DD>-<run id>.md``, unique per run."""
+def output_key(
+    skill: str, client_slug: str | None, day: date, run_id: uuid.UUID | str, *, output_type: str | None = None
+) -> str:
+    """``outputs/<skill>/<client-slug or _none>/<YYYY-MM-DD>[-<output type>]-<run id>.md``, unique per run
+    (the run's ``outputType`` option, when given, names the file)."""
     client = NO_CLIENT if client_slug is None else _slug(client_slug, "a client slug")
     run = str(run_id)
     if not _RUN_ID.match(run):
         raise _refuse(run, "a run id must be letters, digits, '-' or '_'")
     if isinstance(day, datetime):  # a datetime is a date too; only its calendar day belongs in the key
         day = day.date()
-    return f"{OUTPUTS_ROOT}{_slug(skill, 'a skill name')}/{client}/{day.isoformat()}-{run}.md"
+    kind = "" if output_type is None else f"-{_slug(output_type, 'an output type')}"
+    return f"{OUTPUTS_ROOT}{_slug(skill, 'a skill name')}/{client}/{day.isoformat()}{kind}-{run}.md"
 
 
 def output_prefix(skill: str | None = None, client_slug: str | None = None) -> str:

@@ -13,8 +13,9 @@ CHAT = 4242
 
 
 async def _happy_path(system: AgentSystem) -> None:
-    added = await system.api.post("/me/channels", json={"channel": "telegram", "address": str(CHAT)})
-    assert added.status_code == 201, added.text
+    refused = await system.api.post("/me/channels", json={"channel": "telegram", "address": str(CHAT)})
+    assert refused.status_code == 422, refused.text  # only the bot links a chat, from the chat itself
+    await system.link_chat(CHAT)
     run_id = await system.start_run()
 
     run = await system.wait_run(run_id)

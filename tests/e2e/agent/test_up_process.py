@@ -76,7 +76,10 @@ def _printed_key(log_path: Path) -> str:
 def test_a_fresh_up_runs_a_skill_and_notifies_telegram(up_process: tuple[str, str], telegram: FakeTelegram) -> None:
     origin, key = up_process
     with httpx.Client(base_url=f"{origin}/api/v1", headers={"Authorization": f"Bearer {key}"}, timeout=30) as http:
-        assert http.post("/me/channels", json={"channel": "telegram", "address": str(CHAT)}).status_code == 201
+        # The chat links itself through the bot (a chat id typed into the API is refused).
+        assert http.post("/me/channels", json={"channel": "telegram", "address": str(CHAT)}).status_code == 422
+        telegram.push_text(CHAT, f"/link {key}")
+        telegram.wait_for_call("sendMessage", lambda c: int(c.params["chat_id"]) == CHAT, timeout=30)
         queued = http.post("/runs", json={"skillName": "copywriting", "message": "Homepage hero, please."})
         assert queued.status_code == 202, queued.text
         run_id = queued.json()["data"]["runId"]
@@ -90,5 +93,9 @@ def test_a_fresh_up_runs_a_skill_and_notifies_telegram(up_process: tuple[str, st
         assert run["status"] == "completed", run
         content = http.get(f"/outputs/{run['output']['id']}/content")
         assert "Ship faster with Acme." in content.text
-    sent = telegram.wait_for_call("sendMessage", lambda c: int(c.params["chat_id"]) == CHAT, timeout=30)
+    sent = telegram.wait_for_call(
+        "sendMessage",
+        lambda c: int(c.params["chat_id"]) == CHAT and "Homepage hero" in str(c.params["text"]),
+        timeout=30,
+    )
     assert "Homepage hero" in str(sent.params["text"])

@@ -72,6 +72,29 @@ async def test_unknown_field(api: Api) -> None:
     assert details["details"][0]["field"] == "priority"
 
 
+@pytest.mark.parametrize(
+    ("options", "field"),
+    [
+        ({"temperature": 9}, "options.temperature"),
+        ({"outputType": "Home Page"}, "options.outputType"),
+        ({"telegramMessageId": "2"}, "options.telegramMessageId"),
+        ({"max_tokens": 5}, "options.max_tokens"),
+        ({"colour": "red"}, "options.colour"),
+    ],
+)
+async def test_bad_run_options_are_a_422_naming_the_field(api: Api, options: dict[str, object], field: str) -> None:
+    body = {"skillName": "copywriting", "message": "x", "options": options}
+    details = error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
+    assert [d["field"] for d in details["details"]] == [field]
+
+
+async def test_the_original_bots_options_are_accepted(api: Api) -> None:
+    options = {"outputType": "homepage", "telegramChatId": 1, "telegramMessageId": 2}
+    body = {"skillName": "copywriting", "message": "x", "options": options}
+    response = await api.http.post("/api/v1/runs", json=body, headers=api.auth())
+    assert response.status_code == 202, response.text
+
+
 async def test_snake_case_field_is_unknown(api: Api) -> None:
     body = {"skill_name": "copywriting", "message": "x"}
     error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
@@ -202,11 +225,16 @@ async def test_unknown_route(api: Api) -> None:
 
 
 async def test_engine_refusing_the_event_fails_the_run_and_answers_503(api: Api) -> None:
-    api.events.fail_with = "connection refused"
+    api.events.fail_with = "connection refused to http://10.1.2.3:8288/e/evt-secret"
     response = await api.http.post(
         "/api/v1/runs", json={"skillName": "copywriting", "message": "x"}, headers=api.auth()
     )
-    error(response, 503, "SERVICE_UNAVAILABLE")
+    found = error(response, 503, "SERVICE_UNAVAILABLE")
+    # The cause (an internal address, a key in a URL) goes to the log under the request id, not to the client.
+    assert "10.1.2.3" not in response.text
+    assert "evt-secret" not in response.text
+    assert found["message"] == "a service this request needs is unavailable; retry later"
+    assert response.headers["x-request-id"] == found["requestId"]
     user = await resolve_user_by_api_key(api.database, api.key)
     [run] = (await list_runs(api.database, user.id)).items
     assert run.status is SkillRunStatus.FAILED
@@ -226,3 +254,16 @@ async def test_another_users_output_is_like_a_missing_one(api: Api) -> None:
     error(await api.http.post("/api/v1/feedback", json=body, headers=api.auth()), 404, "OUTPUT_NOT_FOUND")
     mine = await api.http.get(f"/api/v1/outputs/{output.id}", headers=api.auth(api.other_key))
     assert mine.status_code == 200
+
+
+async def test_a_run_cannot_name_a_telegram_chat(api: Api) -> None:
+    """The attack: POST /runs with options.telegram.chatId of someone else's chat, to message them."""
+    body = {"skillName": "copywriting", "message": "x", "options": {"telegram": {"chatId": 4711, "messageId": 1}}}
+    found = error(await api.http.post("/api/v1/runs", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
+    assert "telegram" in str(found)
+
+
+async def test_a_telegram_chat_cannot_be_added_through_the_api(api: Api) -> None:
+    body = {"channel": "telegram", "address": "4711"}
+    found = error(await api.http.post("/api/v1/me/channels", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
+    assert "/link" in found["message"]

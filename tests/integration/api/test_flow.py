@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+
+from pydantic import SecretStr
 
 from marketing_agent.services import (
     SKILL_EXECUTE,
+    create_run,
     mark_run_completed,
     mark_run_running,
+    output_link,
     process_feedback,
     record_output,
+    resolve_user_by_api_key,
 )
 from support.api_harness import Api
 
@@ -33,6 +39,7 @@ async def test_skills(api: Api) -> None:
         "name": "copywriting",
         "description": "The copywriting skill.",
         "type": "copy",
+        "category": "copywriting",
         "triggerKeywords": ["headline"],
         "relatedSkills": ["copy-editing"],
     }
@@ -86,7 +93,7 @@ async def test_run_output_feedback_cycle(api: Api) -> None:
             "skillName": "copywriting",
             "message": "Homepage hero",
             "clientId": client["id"],
-            "options": {"k": 1},
+            "options": {"outputType": "homepage", "maxTokens": 500},
         },
         headers=api.auth(),
     )
@@ -168,7 +175,7 @@ async def test_cancel(api: Api) -> None:
 async def test_channels(api: Api) -> None:
     made = await api.http.post(
         "/api/v1/me/channels",
-        json={"channel": "webhook", "address": "https://example.com/hook"},
+        json={"channel": "webhook", "address": "https://93.184.215.14/hook"},  # public; no DNS in tests
         headers=api.auth(),
     )
     assert made.status_code == 201
@@ -180,3 +187,53 @@ async def test_channels(api: Api) -> None:
     assert (await api.http.get("/api/v1/me/channels", headers=api.auth(api.other_key))).json()["data"]["total"] == 0
     gone = await api.http.delete(f"/api/v1/me/channels/{channel['id']}", headers=api.auth())
     assert data(gone) == {"deleted": True}
+
+
+async def test_a_webhook_to_an_internal_address_is_refused(api: Api) -> None:
+    """SSRF: a webhook or Slack URL at loopback, a private network or the metadata service."""
+    for channel, address in (
+        ("webhook", "http://127.0.0.1:8288/v1/events"),
+        ("webhook", "http://10.0.0.5/hook"),
+        ("slack", "http://169.254.169.254/latest/meta-data"),
+        ("webhook", "http://[::1]:8000/api/inngest"),
+    ):
+        made = await api.http.post("/api/v1/me/channels", json={"channel": channel, "address": address},
+                                   headers=api.auth())  # fmt: skip
+        assert made.status_code == 422, address
+        assert made.json()["error"]["details"] == [{"field": "address"}]
+    listing = data(await api.http.get("/api/v1/me/channels", headers=api.auth()))
+    assert listing["total"] == 0
+
+
+async def test_signed_output_links_open_without_a_key_and_only_while_valid(api: Api) -> None:
+    """A notification's link opens the output in a browser; tampered, expired, re-pointed or re-keyed links
+    do not (the attack: guess or alter a link to read someone else's output)."""
+    settings = api.app.state.context.settings
+    user = await resolve_user_by_api_key(api.database, api.key)
+    run = await create_run(api.database, api.events, user.id, skill_name="copywriting", message="x")
+    output = await record_output(api.database, run.id, storage_key=f"outputs/x/{run.id}.md", title="t", content="c")
+    other = await create_run(api.database, api.events, user.id, skill_name="copywriting", message="y")
+    other_output = await record_output(
+        api.database, other.id, storage_key=f"outputs/x/{other.id}.md", title="t", content="secret"
+    )
+    await api.store.put(output.storage_key, b"# Shared")
+    await api.store.put(other_output.storage_key, b"# Other")
+    link = output_link(settings, output.id).removeprefix(settings.api_url)
+    opened = await api.http.get(link)  # no Authorization header
+    assert opened.status_code == 200
+    assert opened.text == "# Shared"
+    assert opened.headers["cache-control"] == "private, no-store"
+    expires = int(link.split("expires=")[1].split("&")[0])
+    assert 7 * 24 * 3600 - 60 < expires - time.time() <= 7 * 24 * 3600
+    for bad in (
+        link.replace(str(output.id), str(other_output.id)),  # the same signature on another output
+        link[:-4] + ("0000" if not link.endswith("0000") else "1111"),  # a forged signature
+        link.replace(f"expires={expires}", f"expires={expires + 3600}"),  # a longer life
+        output_link(settings, output.id, now=time.time() - 8 * 24 * 3600).removeprefix(settings.api_url),  # expired
+        f"/api/v1/outputs/{output.id}/content?expires={expires}",  # half a link
+    ):
+        refused = await api.http.get(bad)
+        assert refused.status_code == 401, bad
+        assert "# Other" not in refused.text
+    settings.output_link_key = SecretStr("a-new-key-rotated-in")  # rotating the key revokes old links
+    assert (await api.http.get(link)).status_code == 401

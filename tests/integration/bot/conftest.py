@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from marketing_agent.agent.skill import SkillCategory
 from marketing_agent.bot import BotService, InMemoryBotBackend, LinkedUser, SkillSummary
 from marketing_agent.settings import Settings
 from support.fake_telegram import ApiCall, FakeTelegram, parse_html, running_fake_telegram
@@ -15,12 +16,19 @@ from support.fake_telegram import ApiCall, FakeTelegram, parse_html, running_fak
 API_KEY = "mak_" + "k" * 43
 USER = LinkedUser(user_id="5a1e0000-0000-4000-8000-000000000001", email="marketer@example.com")
 SKILLS = [
-    SkillSummary("copywriting", "Write marketing copy for any page: homepage, landing, pricing.", ("copy",)),
-    SkillSummary("email-sequence", "Plan and write an e-mail sequence: onboarding, nurture, win-back.", ()),
-    SkillSummary("seo-audit", "Audit a site's SEO: technical, on-page, content gaps.", ("seo",)),
-    SkillSummary("launch-strategy", "Plan a product launch across channels.", ("launch",)),
-    SkillSummary("page-cro", "Improve a page's conversion rate.", ("conversion",)),
-    SkillSummary("positioning", "Find the positioning that wins against alternatives.", ()),
+    SkillSummary(
+        "copywriting",
+        "Write marketing copy for any page: homepage, landing, pricing.",
+        ("copy",),
+        SkillCategory.COPYWRITING,
+    ),
+    SkillSummary(
+        "email-sequence", "Plan and write an e-mail sequence: onboarding, nurture, win-back.", (), SkillCategory.EMAIL
+    ),
+    SkillSummary("seo-audit", "Audit a site's SEO: technical, on-page, content gaps.", ("seo",), SkillCategory.SEO),
+    SkillSummary("launch-strategy", "Plan a product launch across channels.", ("launch",), SkillCategory.STRATEGY),
+    SkillSummary("page-cro", "Improve a page's conversion rate.", ("conversion",), SkillCategory.CRO),
+    SkillSummary("positioning", "Find the positioning that wins against alternatives.", (), SkillCategory.STRATEGY),
     SkillSummary("press-release", "Write a press release for an announcement.", ("press",)),
 ]
 

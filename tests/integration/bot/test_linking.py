@@ -40,10 +40,20 @@ async def test_link_without_a_key_shows_usage(polling_bot: PollingBot) -> None:
 async def test_when_the_key_message_cannot_be_deleted_the_user_is_told(polling_bot: PollingBot) -> None:
     fake = polling_bot.fake
     fake.fail_next["deleteMessage"] = (400, "Bad Request: message can't be deleted")
-    fake.push_text(-1001, f"/link {API_KEY}")
-    reply = await fake.await_call("sendMessage", to_chat(-1001))
+    fake.push_text(203, f"/link {API_KEY}")
+    reply = await fake.await_call("sendMessage", to_chat(203))
     assert "please delete it yourself" in text_of(reply)
-    assert polling_bot.backend.links[-1001] == USER
+    assert polling_bot.backend.links[203] == USER
+
+
+async def test_link_is_refused_in_a_group(polling_bot: PollingBot) -> None:
+    """In a group every member would see the key and receive the results: only a private chat links."""
+    fake = polling_bot.fake
+    fake.push_text(-1001, f"/link {API_KEY}")  # the fake makes negative chat ids groups, as Telegram does
+    reply = await fake.await_call("sendMessage", to_chat(-1001))
+    assert "private chat" in text_of(reply)
+    assert -1001 not in polling_bot.backend.links
+    assert len(fake.calls_to("deleteMessage")) == 1  # the key is taken out of the group's history
 
 
 async def test_unlink(polling_bot: PollingBot) -> None:

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from marketing_agent.bot import notify_run_finished
+from marketing_agent.agent.skill import SkillCategory
+from marketing_agent.bot import SkillSummary, notify_run_finished
 from marketing_agent.bot.callbacks import MAX_BYTES
 from marketing_agent.errors import NotificationRejected
 from support.fake_telegram import ApiCall, FakeTelegram
@@ -123,24 +124,40 @@ async def test_run_without_a_message_shows_usage(polling_bot: PollingBot) -> Non
     assert text_of(reply).startswith("Usage: /run skill message")
 
 
-async def test_free_text_offers_skills_and_runs_the_chosen_one(polling_bot: PollingBot) -> None:
+async def test_free_text_naming_a_skill_clearly_runs_it_at_once(polling_bot: PollingBot) -> None:
     fake, backend = polling_bot.fake, polling_bot.backend
     backend.links[CHAT] = USER
-    update = fake.push_text(CHAT, "Plan an onboarding email sequence for new trial users")
+    update = fake.push_text(CHAT, "Write a press release: we raised a seed round")
+    working = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert "Working on press-release" in text_of(working)
+    assert _buttons(working) == []
+    await eventually(lambda: bool(backend.runs))
+    [run] = backend.runs.values()
+    assert (run.skill, run.message) == ("press-release", update["message"]["text"])
+    assert run.message_id == fake.chat_messages(CHAT)[-1]["message_id"]
+
+
+async def test_ambiguous_free_text_offers_three_skills_and_runs_the_chosen_one(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    # Copy, a launch and conversion all fit: no skill is confident.
+    update = fake.push_text(CHAT, "copy for the launch page, we need more conversion")
     question = await fake.await_call("sendMessage", to_chat(CHAT))
     assert text_of(question) == "Which skill should handle this?"
     choices = _buttons(question)
-    assert choices[0]["text"] == "email-sequence"
-    assert 1 <= len(choices) <= 3
+    assert len(choices) == 3
+    assert {c["text"] for c in choices} == {"copywriting", "launch-strategy", "page-cro"}
+    assert backend.runs == {}
     question_id = fake.chat_messages(CHAT)[-1]["message_id"]
 
-    fake.push_callback(CHAT, question_id, choices[0]["callback_data"])
+    chosen = next(c for c in choices if c["text"] == "page-cro")
+    fake.push_callback(CHAT, question_id, chosen["callback_data"])
     working = await fake.await_call("editMessageText")
-    assert "Working on email-sequence" in text_of(working)
+    assert "Working on page-cro" in text_of(working)
     await eventually(lambda: bool(backend.runs))
     [run] = backend.runs.values()
     assert run.message == update["message"]["text"]
-    assert (run.skill, run.message_id) == ("email-sequence", question_id)
+    assert (run.skill, run.message_id) == ("page-cro", question_id)
 
 
 async def test_free_text_with_no_likely_skill(polling_bot: PollingBot) -> None:
@@ -150,19 +167,69 @@ async def test_free_text_with_no_likely_skill(polling_bot: PollingBot) -> None:
     assert "could not tell which skill fits" in text_of(reply)
 
 
-async def test_skills_are_paged(polling_bot: PollingBot) -> None:
-    fake = polling_bot.fake
-    polling_bot.backend.links[CHAT] = USER
+async def test_skills_browse_by_category_then_eight_a_page(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    backend.skills += [
+        SkillSummary(f"cro-extra-{i:02}", f"Extra conversion skill {i}.", (), SkillCategory.CRO) for i in range(9)
+    ]
     fake.push_text(CHAT, "/skills")
-    first = await fake.await_call("sendMessage", to_chat(CHAT))
-    assert text_of(first).startswith("Skills (1/2)")
-    assert [b["text"] for b in _buttons(first)][-1] == "Next ›"
+    overview = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(overview).startswith("Skills — 16 in 6 categories")
+    assert "CRO (10): cro-extra-00" in text_of(overview)
+    assert [b["text"] for b in _buttons(overview)] == [
+        "Copywriting · 1",
+        "CRO · 10",
+        "Email · 1",
+        "SEO · 1",
+        "Strategy · 2",
+        "Other · 1",
+    ]
     message_id = fake.chat_messages(CHAT)[-1]["message_id"]
-    fake.push_callback(CHAT, message_id, _buttons(first)[-1]["callback_data"])
-    second = await fake.await_call("editMessageText")
-    assert text_of(second).startswith("Skills (2/2)")
-    assert "seo-audit" in text_of(second)
-    assert [b["text"] for b in _buttons(second)] == ["seo-audit", "‹ Previous"]
+
+    async def press(label: str, call: ApiCall) -> ApiCall:
+        [data] = [b["callback_data"] for b in _buttons(call) if b["text"] == label]
+        before = len(fake.calls_to("editMessageText"))
+        fake.push_callback(CHAT, message_id, data)
+        await eventually(lambda: len(fake.calls_to("editMessageText")) > before)
+        edited = fake.calls_to("editMessageText")[-1]
+        assert str(edited.params["message_id"]) == str(message_id)  # the one message changes, the chat does not fill
+        return edited
+
+    first = await press("CRO · 10", overview)
+    assert text_of(first).startswith("CRO (1/2)")
+    labels = [b["text"] for b in _buttons(first)]
+    assert labels[:8] == [f"cro-extra-{i:02}" for i in range(8)]
+    assert labels[8:] == ["Next ›", "« Categories"]
+
+    second = await press("Next ›", first)
+    assert text_of(second).startswith("CRO (2/2)")
+    assert [b["text"] for b in _buttons(second)] == ["cro-extra-08", "page-cro", "‹ Previous", "« Categories"]
+
+    [detail_data] = [b["callback_data"] for b in _buttons(second) if b["text"] == "page-cro"]
+    fake.push_callback(CHAT, message_id, detail_data)
+    detail = await fake.await_call("sendMessage", lambda c: to_chat(CHAT)(c) and "/run page-cro" in c.params["text"])
+    assert "Improve a page's conversion rate." in text_of(detail)
+
+    back = await press("« Categories", second)
+    assert text_of(back) == text_of(overview)
+    other = await press("Other · 1", back)
+    assert text_of(other).startswith("Other (1/1)")
+    assert [b["text"] for b in _buttons(other)] == ["press-release", "« Categories"]
+
+
+async def test_a_stale_category_button_falls_back_to_what_exists(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/skills")
+    await fake.await_call("sendMessage", to_chat(CHAT))
+    message_id = fake.chat_messages(CHAT)[-1]["message_id"]
+    fake.push_callback(CHAT, message_id, "sc:seo:7")  # past the last page
+    page = await fake.await_call("editMessageText")
+    assert text_of(page).startswith("SEO (1/1)")
+    fake.push_callback(CHAT, message_id, "sc:ads:0")  # a category whose skills are gone
+    await eventually(lambda: len(fake.calls_to("editMessageText")) == 2)
+    assert text_of(fake.calls_to("editMessageText")[-1]).startswith("Skills — 7 in 6 categories")
 
 
 async def test_status_lists_recent_runs(polling_bot: PollingBot) -> None:
@@ -227,3 +294,26 @@ async def test_a_preview_full_of_markup_characters_still_fits(polling_bot: Polli
     shown = text_of(fake.calls_to("editMessageText")[-1])
     assert shown.startswith("✅ <&><&>")
     assert len(shown) <= 4096
+
+
+async def test_a_skill_name_as_a_command_runs_that_skill(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/seo-audit why did our blog lose half its clicks?")
+    working = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert "Working on seo-audit" in text_of(working)
+    await eventually(lambda: bool(backend.runs))
+    [run] = backend.runs.values()
+    assert (run.skill, run.message) == ("seo-audit", "why did our blog lose half its clicks?")
+
+
+async def test_a_skill_command_without_a_message_or_an_unknown_command(polling_bot: PollingBot) -> None:
+    fake, backend = polling_bot.fake, polling_bot.backend
+    backend.links[CHAT] = USER
+    fake.push_text(CHAT, "/seo-audit")
+    usage = await fake.await_call("sendMessage", to_chat(CHAT))
+    assert text_of(usage).startswith("Usage: /run skill message")
+    fake.push_text(CHAT, "/nonsense do things")
+    help_text = await fake.await_call("sendMessage", lambda c: to_chat(CHAT)(c) and "Commands" in text_of(c))
+    assert "/skills" in text_of(help_text)
+    assert backend.runs == {}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from marketing_agent import services
-from marketing_agent.agent.skill import Skill, SkillMetadata, SkillSource
+from marketing_agent.agent.skill import Skill, SkillCategory, SkillMetadata, SkillSource
 from marketing_agent.bot import BotService, notify_run_finished
 from marketing_agent.bot.services_backend import ServicesBotBackend
 from marketing_agent.errors import OutputNotFound
@@ -26,13 +26,13 @@ from .conftest import eventually, make_settings, text_of, to_chat
 CHAT = 600
 
 
-def _skill(name: str, description: str) -> Skill:
+def _skill(name: str, description: str, category: SkillCategory | None = None) -> Skill:
     return Skill(
         name=name,
         description=description,
         instructions="Do the work.",
         source=SkillSource.BUILTIN,
-        metadata=SkillMetadata(),
+        metadata=SkillMetadata(category=category),
     )
 
 
@@ -43,7 +43,10 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     await services.sync_skills(
         database,
-        [_skill("copywriting", "Write marketing copy for any page."), _skill("seo-audit", "Audit SEO.")],
+        [
+            _skill("copywriting", "Write marketing copy for any page.", SkillCategory.COPYWRITING),
+            _skill("seo-audit", "Audit SEO."),
+        ],
     )
     yield database
     await database.dispose()
@@ -121,4 +124,10 @@ async def test_a_forged_output_id_is_refused(db: Database, tmp_path: Path) -> No
     with pytest.raises(OutputNotFound):
         await backend.record_feedback(str(created.user.id), "not-a-uuid", 3)
     assert await backend.link_chat(1, "mak_wrong") is None
-    assert [s.name for s in await backend.suggest_skills("write homepage copy")] == ["copywriting"]
+    detected = await backend.detect_skill(str(created.user.id), "write homepage copy", use_model=False)
+    assert detected.candidates[0] == "copywriting"
+    # The category travels from the catalogue through the skills table to the bot's browsing.
+    assert [(s.name, s.category) for s in await backend.list_skills()] == [
+        ("copywriting", SkillCategory.COPYWRITING),
+        ("seo-audit", None),
+    ]

@@ -27,7 +27,7 @@ async def engine_client(
     app = create_engine_app(cfg)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, client=(client_host, 50123))
-        async with httpx.AsyncClient(transport=transport, base_url="http://engine.test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8288") as client:
             yield client
 
 
@@ -44,7 +44,7 @@ async def test_dev_mode_is_open_on_loopback_only(tmp_path: Path) -> None:
 
 
 async def test_token_required_off_dev(tmp_path: Path) -> None:
-    cfg = {"dev": False, "event_keys": ("ek",), "dashboard_token": TOKEN}
+    cfg = {"dev": False, "event_keys": ("ek",), "signing_key": "signkey-prod-" + "ab" * 32, "dashboard_token": TOKEN}
     async with engine_client(tmp_path, REMOTE, **cfg) as c:
         reply = await c.get("/runs?status=failed")
         assert reply.status_code == 303
@@ -90,7 +90,7 @@ async def test_forms_need_the_csrf_token(tmp_path: Path) -> None:
         cross = await c.post("/events/send", data={**event, "csrf": csrf}, headers={"origin": "https://evil.example"})
         assert cross.status_code == 403
         assert (await c.get("/v1/events", params={"name": "demo/csrf"})).json()["data"] == []
-        sent = await c.post("/events/send", data={**event, "csrf": csrf}, headers={"origin": "http://engine.test"})
+        sent = await c.post("/events/send", data={**event, "csrf": csrf}, headers={"origin": "http://localhost:8288"})
         assert sent.status_code == 303
         [stored] = (await c.get("/v1/events", params={"name": "demo/csrf"})).json()["data"]
         assert sent.headers["location"].startswith(f"/events/{stored['id']}")

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from marketing_agent.engine.dashboard import auth, render, views
+from marketing_agent.engine.dashboard import render, views
 from marketing_agent.engine.dashboard.pages import _safe_next
-from marketing_agent.engine.store_inspect import ulid_floor, ulid_ms
+from marketing_agent.engine.http import auth
+from marketing_agent.engine.store.inspect import ulid_floor, ulid_ms
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.engine import store_inspect as si
 from marketing_agent.engine._ids import new_ulid, now_ms
-from marketing_agent.engine.retention import DAY_MS, Retention
+from marketing_agent.engine.dashboard.retention import DAY_MS, Retention
 from marketing_agent.engine.service import EngineService
+from marketing_agent.engine.store import inspect as si
 
 
 def run_row(at: int, status: str, event_id: str) -> dict[str, object]:

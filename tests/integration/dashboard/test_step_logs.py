@@ -8,9 +8,9 @@ from pathlib import Path
 import httpx
 
 from marketing_agent.engine import EngineConfig, create_engine_app
-from marketing_agent.engine import store_inspect as si
 from marketing_agent.engine._ids import new_ulid, now_ms
-from marketing_agent.engine.step_logs import MAX_LINES_PER_REQUEST, MAX_MESSAGE_CHARS
+from marketing_agent.engine.http.step_logs import MAX_LINES_PER_REQUEST, MAX_MESSAGE_CHARS
+from marketing_agent.engine.store import inspect as si
 from marketing_agent.functions import step_logs
 from support.net import free_port
 
@@ -24,9 +24,12 @@ async def test_endpoint_validates_and_stores(tmp_path: Path) -> None:
             await store.create_run(tx, run_id=run_id, function_id="f", app_id="a", event_id=None,
                                    events=[{"name": "x"}], now=now_ms())  # fmt: skip
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://engine.test") as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8288") as c:
             url = f"/v1/runs/{run_id}/logs"
-            assert (await c.post(url, content=b"{nope")).status_code == 400
+            assert (
+                await c.post(url, content=b"{nope", headers={"content-type": "application/json"})
+            ).status_code == 400
+            assert (await c.post(url, content=b"{}", headers={"content-type": "text/plain"})).status_code == 415
             assert (await c.post(url, json={"lines": "x"})).status_code == 400
             assert (await c.post("/v1/runs/01NOSUCHRUN0000000000000000/logs", json={"lines": []})).status_code == 404
             line = {"step": "s", "attempt": 1, "ts": now_ms(), "level": "INFO", "logger": "app", "message": "m"}

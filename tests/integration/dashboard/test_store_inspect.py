@@ -6,16 +6,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from marketing_agent.engine import store_inspect as si
 from marketing_agent.engine._ids import new_ulid, now_ms
 from marketing_agent.engine.store import Store
+from marketing_agent.engine.store import inspect as si
 
 
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[Store]:
-    s = await Store.open(database_url)
-    await si.ensure_schema(s)
-    await si.ensure_schema(s)  # idempotent
+    s = await Store.open(database_url)  # the schema history includes the dashboard's table (version 4)
+    await s.migrate()  # idempotent
     try:
         yield s
     finally:

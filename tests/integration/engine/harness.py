@@ -23,6 +23,7 @@ import inngest.fast_api
 import uvicorn
 
 from marketing_agent.engine import EngineConfig, create_engine_app
+from marketing_agent.engine.execution.client import hashed_signing_key
 from support.net import free_port, wait_for_port
 
 ENDED = {"COMPLETED", "FAILED", "CANCELLED"}
@@ -113,7 +114,8 @@ def engine_in_process(database_url: str, **overrides: Any) -> Iterator[EngineCli
     config = EngineConfig(database_url=database_url, port=port, fast_retries=True, **overrides)
     server = _ThreadServer(create_engine_app(config), port)
     server.start()
-    client = EngineClient(f"http://127.0.0.1:{port}", token=None if config.dev else config.signing_key)
+    token = None if config.dev or not config.signing_key else hashed_signing_key(config.signing_key)
+    client = EngineClient(f"http://127.0.0.1:{port}", token=token)
     try:
         yield client
     finally:

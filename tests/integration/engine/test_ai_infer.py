@@ -46,7 +46,7 @@ def test_ai_infer(database_url: str) -> None:
         return [infer]
 
     try:
-        with engine_and_app(database_url, "ai-app", build) as (engine, _):
+        with engine_and_app(database_url, "ai-app", build, ai_gateway_hosts=(f"127.0.0.1:{port}",)) as (engine, _):
             run = engine.run_for("t/infer")
             assert run["status"] == "COMPLETED"
             assert json.loads(run["output"]) == "Hi there!"
@@ -57,3 +57,33 @@ def test_ai_infer(database_url: str) -> None:
             assert run["steps"][0]["name"] == "ask"
     finally:
         provider.stop()
+
+
+def test_ai_infer_to_a_host_off_the_allow_list_is_refused(database_url: str) -> None:
+    """The attack: an app (or whoever registered one) answers with an AIGateway op aimed at an internal
+    address. The engine must not send it; the step fails naming the setting."""
+    received.clear()
+    port = free_port()
+    internal = _ThreadServer(Starlette(routes=[Route("/v1/messages", messages, methods=["POST"])]), port)
+    internal.start()
+
+    def build(client: inngest.Inngest) -> list[inngest.Function[object]]:
+        adapter = ai.anthropic.Adapter(auth_key="sk-test", base_url=f"http://127.0.0.1:{port}/v1", model="m")
+
+        @client.create_function(fn_id="infer", retries=0, trigger=inngest.TriggerEvent(event="t/infer"))
+        async def infer(ctx: inngest.Context) -> Any:
+            return await ctx.step.ai.infer("ask", adapter=adapter, body={"messages": [], "max_tokens": 1})
+
+        return [infer]
+
+    try:
+        # The default list names public providers only; 127.0.0.1 on another port does not count either.
+        for hosts in ((), ("api.anthropic.com",), (f"127.0.0.1:{port + 1}",)):
+            kwargs = {"ai_gateway_hosts": hosts} if hosts else {}
+            with engine_and_app(database_url, "ai-app", build, **kwargs) as (engine, _):
+                run = engine.run_for("t/infer")
+                assert run["status"] == "FAILED"
+                assert "ENGINE_AI_GATEWAY_HOSTS" in json.dumps(run)
+        assert received == []  # the internal server never saw a request
+    finally:
+        internal.stop()

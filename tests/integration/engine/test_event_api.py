@@ -31,7 +31,7 @@ def build(client: inngest.Inngest) -> list[inngest.Function[object]]:
 def test_event_api(database_url: str) -> None:
     with engine_and_app(database_url, "events-app", build) as (engine, _):
         http: httpx.Client = engine.http
-        assert http.post("/e/k", content=b"not json").status_code == 400
+        assert http.post("/e/k", content=b"not json", headers={"content-type": "application/json"}).status_code == 400
         assert http.post("/e/k", json={"data": {}}).status_code == 400  # no name
         assert http.post("/e/k", json={"name": "x", "data": [1]}).status_code == 400  # data not an object
         big = {"name": "x", "data": {"blob": "a" * 300_000}}

@@ -7,8 +7,13 @@ import os
 
 import httpx
 import inngest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
-from integration.engine.harness import engine_in_process, sdk_app
+from integration.engine.harness import _ThreadServer, engine_in_process, sdk_app
+from support.net import free_port
 
 SIGNING_KEY = "signkey-prod-0123456789abcdef0123456789abcdef"
 
@@ -43,3 +48,36 @@ def test_signed_execution(database_url: str, monkeypatch: object) -> None:
         finally:
             if saved is not None:
                 os.environ["INNGEST_DEV"] = saved
+
+
+def test_unsigned_answers_are_refused(database_url: str) -> None:
+    """A man in the middle (or a look-alike server) answers a step call with 200 and a result but no valid
+    signature — and without the ``x-inngest-sdk`` header that used to be the only trigger for the check."""
+    calls: list[str] = []
+
+    async def forged(request: Request) -> JSONResponse:
+        calls.append(request.url.path)
+        return JSONResponse("pwned")
+
+    port = free_port()
+    fake = _ThreadServer(Starlette(routes=[Route("/api/inngest", forged, methods=["POST"])]), port)
+    fake.start()
+    url = f"http://127.0.0.1:{port}/api/inngest"
+    step = {"id": "step", "name": "step", "runtime": {"type": "http", "url": f"{url}?fnId=mitm-f&stepId=step"},
+            "retries": {"attempts": 0}}  # fmt: skip
+    payload = {"appname": "mitm", "url": url, "functions": [
+        {"id": "mitm-f", "name": "f", "triggers": [{"event": "t/mitm"}], "steps": {"step": step}}]}  # fmt: skip
+    try:
+        with engine_in_process(database_url, dev=False, event_keys=("ek",), signing_key=SIGNING_KEY) as engine:
+            reg = engine.http.post("/fn/register", json=payload)  # the harness sends the key's hash
+            assert reg.status_code == 200, reg.text
+            raw = engine.http.post("/fn/register", json=payload, headers={"authorization": f"Bearer {SIGNING_KEY}"})
+            assert raw.status_code == 401  # the raw key is never a bearer token
+            res = engine.http.post("/e/ek", json={"name": "t/mitm", "data": {}})
+            (run,) = engine.runs_of_event(res.json()["ids"][0])
+            done = engine.wait_run(run["id"])
+            assert calls  # the engine did call the server …
+            assert done["status"] == "FAILED"  # … and did not take its answer as the step's result
+            assert "pwned" not in str(done.get("output"))
+    finally:
+        fake.stop()

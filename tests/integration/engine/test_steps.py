@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import inngest
+import pytest
 
 from integration.engine.harness import engine_and_app
+from marketing_agent.engine.store import CallState, Store
 
 calls: Counter[str] = Counter()
 
@@ -36,3 +39,21 @@ def test_steps_run_once_and_complete(database_url: str) -> None:
         assert [s["memo"] for s in run["steps"]] == [{"data": 0}, {"data": 10}, {"data": 20}]
         assert all(calls[f"{run['id']}:{i}"] == 1 for i in range(3))
         assert len(run["attempts"]) == 4  # 3 steps + the final call
+
+
+def test_a_sequential_run_reads_its_call_state_once(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hot path: each step's write hands the next call what it needs, so only the first call reads."""
+    reads: Counter[str] = Counter()
+    original = Store.load_call_state
+
+    async def counting(self: Store, run_id: str) -> CallState | None:
+        reads[run_id] += 1
+        return await original(self, run_id)
+
+    monkeypatch.setattr(Store, "load_call_state", counting)
+    with engine_and_app(database_url, "steps-app", build) as (engine, _):
+        run: dict[str, Any] = engine.run_for("t/steps", {"name": "y"})
+        assert run["status"] == "COMPLETED", run
+        assert run["output"] == '{"total": 30, "name": "y"}'
+        assert all(calls[f"{run['id']}:{i}"] == 1 for i in range(3))
+        assert reads[run["id"]] == 1

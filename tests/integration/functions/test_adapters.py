@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from marketing_agent.errors import ClientNotFound, NotificationRejected
+from marketing_agent.errors import ClientNotFound, NotificationRejected, ValidationFailed
 from marketing_agent.functions import ChannelTarget, RunNotice, SkillOutcome
 from marketing_agent.functions.adapters import ChannelNotifications, DatabaseRunServices
 from marketing_agent.notify import ChannelKind, MemoryNotifier, NotificationKind, NotifierRegistry
@@ -18,8 +18,11 @@ from marketing_agent.services import (
     create_client,
     create_feedback,
     create_run,
+    create_user,
     get_skill_run,
+    link_telegram_chat,
     list_alerts,
+    user_for_telegram_chat,
 )
 from marketing_agent.settings import Settings
 
@@ -76,6 +79,29 @@ async def test_run_lifecycle_through_the_adapter(db: Database, user: User) -> No
     assert await services.mark_run_running(run_id, "01OTHER") is False
 
 
+async def test_a_running_run_belongs_to_the_function_run_that_claimed_it(db: Database, user: User) -> None:
+    # Issue 17: a second skill.execute for the same runId (another event id) went ahead while the run was
+    # running, so the LLM was called (and paid) twice.
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    assert await services.mark_run_running(run_id, "01FIRST") is True
+    assert await services.mark_run_running(run_id, "01SECOND") is False  # the duplicate is a no-op
+    assert await services.mark_run_running(run_id, "01FIRST") is True  # the claimant's retry goes on
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert (run.status.value, run.engine_run_id) == ("running", "01FIRST")
+
+
+async def test_the_original_bots_telegram_fields_name_the_origin(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    await link_telegram_chat(db, user.id, 5)
+    run_id = await new_run(db, user, options={"outputType": "homepage", "telegramChatId": 5, "telegramMessageId": 9})
+    notice = await services.get_run_notice(run_id)
+    assert (notice.telegram_chat_id, notice.telegram_message_id) == ("5", 9)
+    # The flat spelling gets no more than the bot's own: a chat not linked to the run's user gets nothing.
+    foreign = await new_run(db, user, options={"telegramChatId": 4711, "telegramMessageId": 1})
+    assert (await services.get_run_notice(foreign)).telegram_chat_id is None
+
+
 async def test_failed_run_is_not_runnable_and_keeps_its_error(db: Database, user: User) -> None:
     services = DatabaseRunServices(db, settings())
     run_id = await new_run(db, user)
@@ -95,6 +121,7 @@ async def test_client_slug_and_missing_client(db: Database, user: User) -> None:
 
 async def test_notice_carries_output_and_telegram_origin(db: Database, user: User) -> None:
     services = DatabaseRunServices(db, settings())
+    await link_telegram_chat(db, user.id, 42)  # the bot only starts runs from chats linked to their user
     run_id = await new_run(db, user, options={"telegram": {"chatId": 42, "messageId": 7}})
     await services.mark_run_running(run_id, "e")
     output_id = await services.record_output(
@@ -109,6 +136,24 @@ async def test_notice_carries_output_and_telegram_origin(db: Database, user: Use
         output_id,
     )
     assert (notice.telegram_chat_id, notice.telegram_message_id) == ("42", 7)
+
+
+async def test_a_chat_of_someone_else_gets_nothing(db: Database, user: User) -> None:
+    """The attack: a run whose options name another user's chat (or a chat nobody linked)."""
+    services = DatabaseRunServices(db, settings())
+    victim = (await create_user(db, "victim@example.com")).user
+    await link_telegram_chat(db, victim.id, 4711)
+    for chat in (4711, 999):
+        run_id = await new_run(db, user, options={"telegram": {"chatId": chat, "messageId": 1}})
+        notice = await services.get_run_notice(run_id)
+        assert (notice.telegram_chat_id, notice.telegram_message_id) == (None, None)
+    with pytest.raises(ValidationFailed, match="/link"):
+        await add_channel(db, user.id, "telegram", "4711")
+    # One chat, one user: a later /link from the chat moves it, and the lookup names the newest owner.
+    await link_telegram_chat(db, user.id, 4711)
+    owner = await user_for_telegram_chat(db, 4711)
+    assert owner is not None
+    assert owner.id == user.id
 
 
 async def test_channel_labels_never_show_webhook_urls(db: Database, user: User) -> None:
@@ -127,9 +172,14 @@ async def test_low_feedback_raises_one_alert_a_day(db: Database, user: User) -> 
     output_id = await services.record_output(
         run_id, key="outputs/c.md", title="T", content="c", output_format="markdown"
     )
+    other_run = await new_run(db, user)
+    other_output = await services.record_output(
+        other_run, key="outputs/d.md", title="T", content="d", output_format="markdown"
+    )
     events = InMemoryEventSender()
     first = await create_feedback(db, events, user.id, output_id=uuid.UUID(output_id), overall_score=1)
-    second = await create_feedback(db, events, user.id, output_id=uuid.UUID(output_id), overall_score=2)
+    # One rating per user per output: the second is on another output.
+    second = await create_feedback(db, events, user.id, output_id=uuid.UUID(other_output), overall_score=2)
 
     alert = await services.process_feedback(str(first.id))
     assert alert is not None
@@ -137,17 +187,32 @@ async def test_low_feedback_raises_one_alert_a_day(db: Database, user: User) -> 
     assert "copywriting" in alert.title
     assert alert.links[-1] == f"{API}/api/v1/skills/copywriting/metrics"
     assert await services.process_feedback(str(second.id)) is None  # same skill, same day: no new alert
-    assert await services.process_feedback(str(first.id)) is None  # a retried step: nothing new
+    # Issue 17: a retried step (the first attempt committed, then crashed before its result was stored) must
+    # still get the alert its feedback raised, or nobody delivers it.
+    retried = await services.process_feedback(str(first.id))
+    assert retried is not None
+    assert retried.id == alert.id
 
 
 async def test_stuck_runs_alert_once_each_with_links(db: Database, user: User) -> None:
     services = DatabaseRunServices(db, settings())
     run_id = await new_run(db, user)
     await services.mark_run_running(run_id, "e")
-    [alert] = await services.record_stuck_run_alerts(0)
+    [alert] = await services.record_stuck_run_alerts(0, "01MONITOR")
     assert run_id in alert.title
     assert alert.links == (f"{API}/api/v1/runs/{run_id}",)
-    assert await services.record_stuck_run_alerts(0) == []  # the next tick: no second alert
+    # Issue 17: a retry (the step committed the alert, then crashed) got nothing, so nobody delivered it.
+    # Until a channel has it, the function run that recorded it gets it back; another one (a concurrent tick)
+    # does not, so it is never sent twice.
+    [retried] = await services.record_stuck_run_alerts(0, "01MONITOR")
+    assert retried.id == alert.id
+    assert await services.record_stuck_run_alerts(0, "01OTHERTICK") == []
+    assert len(await list_alerts(db)) == 1  # still one alert per stuck run
+    registry = NotifierRegistry({ChannelKind.LOG: MemoryNotifier()})
+    log = ChannelNotifications(settings(alert_channels="log"), db, registry)
+    [target] = log.alert_targets()
+    await log.mark_alert_delivered(alert, target)
+    assert await services.record_stuck_run_alerts(0, "01MONITOR") == []  # delivered: nothing to send again
 
 
 async def test_notifications_resolve_addresses_and_secrets_inside_the_send(db: Database, user: User) -> None:
@@ -164,7 +229,9 @@ async def test_notifications_resolve_addresses_and_secrets_inside_the_send(db: D
     [(message, address)] = webhook.sent
     assert (address.address, address.secret) == ("https://hooks.example.com/t", "hmac-key")
     assert message.kind is NotificationKind.RUN_COMPLETED
-    assert message.link == f"{API}/api/v1/outputs/o1/content"
+    assert message.link is not None
+    assert message.link.startswith(f"{API}/api/v1/outputs/o1/content?expires=")  # signed: opens without a key
+    assert "&signature=" in message.link
 
     gone = ChannelTarget(id=str(uuid.uuid4()), channel="email", label="email:x@example.com")
     with pytest.raises(NotificationRejected):
@@ -182,10 +249,45 @@ async def test_alert_targets_come_from_alert_channels_and_deliveries_are_recorde
     services = DatabaseRunServices(db, config)
     run_id = await new_run(db, user)
     await services.mark_run_running(run_id, "e")
-    [alert] = await services.record_stuck_run_alerts(0)
+    [alert] = await services.record_stuck_run_alerts(0, "01MONITOR")
     for target in targets:
         await notifications.send_alert(alert, target)
+        await notifications.mark_alert_delivered(alert, target)
     assert [m.title for m, _ in slack.sent] == [alert.title]
     assert f"{API}/api/v1/runs/{run_id}" in slack.sent[0][0].body
     [stored] = await list_alerts(db)
     assert stored.delivered_channels == ["log", "slack:hooks.slack.test"]
+    # Issue 17: a send for a channel already marked (a retried step, a later function run) sends nothing.
+    for target in targets:
+        await notifications.send_alert(alert, target)
+    assert (len(log.sent), len(slack.sent)) == (1, 1)
+
+
+async def test_two_alert_channels_on_one_host_get_their_own_labels(db: Database) -> None:
+    # Issue 17: both were "slack:hooks.slack.test", so they shared a step id and a delivered_channels mark.
+    config = settings(alert_channels="slack:https://hooks.slack.test/T/B/one,slack:https://hooks.slack.test/T/B/two")
+    notifications = ChannelNotifications(config, db, NotifierRegistry({ChannelKind.SLACK: MemoryNotifier()}))
+    labels = [t.label for t in notifications.alert_targets()]
+    assert labels == ["slack:hooks.slack.test", "slack:hooks.slack.test#2"]
+
+
+async def test_a_replay_of_a_failed_run_is_a_new_attempt_on_the_same_row(db: Database, user: User) -> None:
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    assert await services.mark_run_running(run_id, "01FIRST") is True
+    assert await services.mark_run_failed(run_id, "overloaded") is True
+    # The function run that failed it does not reopen it (a retried step of the same function run).
+    assert await services.mark_run_running(run_id, "01FIRST") is False
+
+    # A replay: another function run of the same event.
+    assert await services.mark_run_running(run_id, "01REPLAY") is True
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert (run.status.value, run.error_message, run.completed_at, run.engine_run_id) == (
+        "running", None, None, "01REPLAY",
+    )  # fmt: skip
+    assert await services.mark_run_running(run_id, "01REPLAY") is True  # the step retried: same answer
+    await services.record_output(run_id, key="outputs/r.md", title="T", content="x", output_format="markdown")
+    assert await services.mark_run_completed(run_id, OUTCOME) is True
+    # Completed and cancelled runs are never reopened.
+    assert await services.mark_run_running(run_id, "01THIRD") is False
+    assert (await get_skill_run(db, uuid.UUID(run_id))).engine_run_id == "01REPLAY"

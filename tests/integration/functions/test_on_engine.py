@@ -127,7 +127,8 @@ async def test_happy_path_completes_stores_output_and_notifies(world: World) -> 
     [(message, address)] = world.email.sent
     assert address.address == "ada@example.com"
     assert message.title == "Launch plan"
-    assert message.link == f"http://api.test/api/v1/outputs/{run.output.id}/content"
+    assert message.link is not None
+    assert message.link.startswith(f"http://api.test/api/v1/outputs/{run.output.id}/content?expires=")
 
 
 async def test_two_rate_limits_then_success_completes_after_retries(world: World) -> None:
@@ -265,3 +266,16 @@ async def test_retry_after_from_the_provider_is_honoured(world: World) -> None:
     assert min(a["started_at"] for a in retried) - errors[0]["ended_at"] >= 900
     run = await get_skill_run(world.db, uuid.UUID(run_id))
     assert run.status.value == "completed"
+
+
+async def test_output_type_names_the_output_title_and_key(world: World) -> None:
+    world.executor.script = [OUTCOME]
+    run_id = await world.start_run(outputType="homepage", telegramChatId=1, telegramMessageId=2)
+    [fn_run] = await world.stack.wait_for_runs("skill-execute")
+    assert fn_run["status"] == "COMPLETED", fn_run
+    run = await get_skill_run(world.db, uuid.UUID(run_id))
+    assert run.status.value == "completed"
+    assert run.output is not None
+    assert run.output.title == "homepage: Launch plan"
+    assert run.output.storage_key.endswith(f"-homepage-{run_id}.md")
+    assert world.executor.calls[0][3] == {"outputType": "homepage", "telegramChatId": 1, "telegramMessageId": 2}

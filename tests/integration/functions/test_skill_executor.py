@@ -34,6 +34,7 @@ def settings_for(llm: FakeAnthropic, **overrides: object) -> Settings:
         "anthropic_api_key": llm.api_key,
         "anthropic_base_url": llm.base_url,
         "llm_timeout_seconds": 10,
+        "llm_allowed_models": "claude-test-model",  # a run may pick it (agent/spend.py)
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
@@ -65,6 +66,15 @@ async def test_run_options_reach_the_request(executor: CatalogSkillExecutor, llm
     await executor("copywriting", "Homepage hero", None, {"maxTokens": 321, "model": "claude-test-model"})
     body = llm.requests[0].json
     assert (body["max_tokens"], body["model"]) == (321, "claude-test-model")
+
+
+async def test_a_model_off_the_allow_list_is_refused_for_good(
+    executor: CatalogSkillExecutor, llm: FakeAnthropic
+) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        await executor("copywriting", "x", None, {"model": "claude-most-expensive"})
+    assert permanent(refused.value)
+    assert llm.requests == []
 
 
 async def test_unknown_skill_and_bad_options_are_permanent(executor: CatalogSkillExecutor) -> None:
@@ -105,3 +115,15 @@ async def test_no_usable_provider_fails_permanently(llm: FakeAnthropic) -> None:
         await run("copywriting", "x", None, {})
     assert permanent(unconfigured.value)
     assert "ANTHROPIC_API_KEY" in str(unconfigured.value)
+
+
+async def test_the_original_bots_options_run_and_only_llm_options_reach_the_provider(
+    executor: CatalogSkillExecutor, llm: FakeAnthropic
+) -> None:
+    # Issue 17: these options were accepted with a 202 and then failed the run ("Extra inputs are not permitted").
+    original = {"outputType": "homepage", "telegramChatId": 1, "telegramMessageId": 2, "maxTokens": 333}
+    outcome = await executor("copywriting", "Homepage hero", None, original)
+    assert outcome.output.startswith("# Hero")
+    body = llm.requests[0].json
+    assert body["max_tokens"] == 333
+    assert "homepage" not in str(body["messages"])  # delivery fields never reach the provider

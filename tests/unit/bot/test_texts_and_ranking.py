@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marketing_agent.bot import texts
-from marketing_agent.bot.backend import LinkedUser, RunSummary, SkillSummary, rank_skills
-from marketing_agent.bot.memory import FinishedMemoryRun
+from marketing_agent.bot import browse, texts
+from marketing_agent.bot.backend import LinkedUser, RunSummary, SkillSummary
+from marketing_agent.bot.memory import FinishedMemoryRun, InMemoryBotBackend
 from marketing_agent.bot.results import completed_text, failed_text
 from marketing_agent.notify.telegram_format import utf16_len
 from support.fake_telegram import parse_html
@@ -17,12 +17,22 @@ SKILLS = [
 ]
 
 
-def test_ranking_prefers_trigger_keywords_and_name_words() -> None:
-    assert rank_skills("Write our homepage", SKILLS)[0].name == "copywriting"
-    assert rank_skills("three onboarding emails", SKILLS)[0].name == "email-sequence"
-    assert rank_skills("who are our competitors?", SKILLS)[0].name == "competitor-research"
-    assert rank_skills("zzz", SKILLS) == []
-    assert len(rank_skills("seo audit of our homepage email competitors", SKILLS, limit=2)) == 2
+async def test_free_text_goes_through_the_skill_detector() -> None:
+    backend = InMemoryBotBackend(SKILLS)
+
+    async def first(text: str) -> str:
+        detected = await backend.detect_skill("u1", text)
+        return detected.candidates[0]
+
+    assert await first("Write our homepage") == "copywriting"
+    assert await first("three onboarding emails") == "email-sequence"
+    assert await first("who are our competitors?") == "competitor-research"
+    assert (await backend.detect_skill("u1", "zzz")).candidates == ()
+    mixed = await backend.detect_skill("u1", "seo audit of our homepage email competitors")
+    assert mixed.candidates[0] == "seo-audit"  # the skill's whole name outweighs single words
+    assert len(mixed.candidates) == 4
+    explicit = await backend.detect_skill("u1", "seo-audit: our blog")
+    assert (explicit.skill, explicit.request) == ("seo-audit", "our blog")
 
 
 def test_every_text_is_valid_telegram_html() -> None:
@@ -35,7 +45,8 @@ def test_every_text_is_valid_telegram_html() -> None:
         texts.linked(LinkedUser("u", "<x>@example.com")),
         texts.working("<skill>"),
         texts.run_refused("s", "bad <input> & more"),
-        texts.skills_page([hostile] * 10, 1),
+        texts.skill_categories(browse.group_skills([hostile] * 10)),
+        texts.skill_category_page(browse.group_skills([hostile] * 10)[0], 1),
         texts.skill_detail(hostile),
         texts.status([RunSummary("r", "<s>", "failed", datetime.now(UTC), "<t>", "<e> & f")]),
         completed_text(FinishedMemoryRun("r", "u", "s<", "completed", "<T>", "<p>" * 3000, "o")),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ def test_skills_list_and_sync(env: dict[str, str]) -> None:
     listed = runner.invoke(app, ["skills", "list"], env=env)
     assert listed.exit_code == 0, listed.output
     assert "copywriting" in listed.stdout
+    assert "category" in listed.stdout
+    assert re.search(r"page-cro\s+│\s+cro\s+│", listed.stdout), listed.stdout
     synced = runner.invoke(app, ["skills", "sync"], env=env)
     assert synced.exit_code == 0, synced.output
     assert "table synced" in synced.stdout

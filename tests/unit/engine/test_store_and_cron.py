@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from marketing_agent.engine.cron import next_fire, scheduled_event
+from marketing_agent.engine.execution.cron import next_fire, scheduled_event
 from marketing_agent.engine.functions import CronSpec
 from marketing_agent.engine.store import MIGRATIONS, Store
 
@@ -19,6 +19,26 @@ async def test_migrations_apply_once(database_url: str) -> None:
         assert await again.queue_depth() == {"total": 0, "ready": 0, "leased": 0}
     finally:
         await again.close()
+
+
+async def test_dashboard_tables_made_before_version_4_are_kept(database_url: str) -> None:
+    """Before the one schema history, the dashboard created ``step_logs`` at start (IF NOT EXISTS); a database
+    from then, with a log line in it, takes version 4 without losing the line."""
+    store = await Store.open(database_url)
+    try:
+        async with store.transaction() as tx:
+            await tx.execute("DELETE FROM engine_schema WHERE version = 4")
+            await tx.execute(
+                "INSERT INTO step_logs (id, run_id, step, attempt, ts, level, logger, message)"
+                " VALUES ('l1', 'r1', 's', 0, 1, 'INFO', 'app', 'kept')"
+            )
+        await store.migrate()
+        assert await store.schema_version() == max(v for v, _ in MIGRATIONS)
+        async with store.transaction() as tx:
+            row = await tx.fetchrow("SELECT message FROM step_logs WHERE id = 'l1'")
+        assert row == {"message": "kept"}
+    finally:
+        await store.close()
 
 
 def _ms(dt: datetime) -> int:

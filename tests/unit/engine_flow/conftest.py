@@ -6,10 +6,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from marketing_agent.engine._runtime import Runtime
 from marketing_agent.engine.config import EngineConfig
-from marketing_agent.engine.flow_control import FlowControl
-from marketing_agent.engine.registry import Registry
+from marketing_agent.engine.execution.runtime import Runtime
+from marketing_agent.engine.flow.control import FlowControl
+from marketing_agent.engine.functions.registry import Registry
 from marketing_agent.engine.store import Store
 from unit.engine_flow.harness import FakeClock, Flow
 

@@ -11,10 +11,10 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from marketing_agent.engine._runtime import Runtime
-from marketing_agent.engine.flow_control import FlowControl
+from marketing_agent.engine.execution.runtime import Runtime
+from marketing_agent.engine.flow.control import FlowControl
 from marketing_agent.engine.functions import FunctionDef
-from marketing_agent.engine.registry import Registry
+from marketing_agent.engine.functions.registry import Registry
 from marketing_agent.engine.store import QueueItem, Store
 
 T0 = 1_800_000_000_000  # a fixed epoch (ms) so expected times are plain sums

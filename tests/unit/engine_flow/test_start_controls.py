@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from marketing_agent.engine.flow_control import FlowControl
+from marketing_agent.engine.flow.control import FlowControl
 from marketing_agent.engine.functions import FunctionDef
 from marketing_agent.engine.store import QueueItem
 from unit.engine_flow.harness import T0, Flow

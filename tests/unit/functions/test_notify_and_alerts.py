@@ -97,6 +97,19 @@ def test_low_feedback_alert_is_delivered_to_each_alert_channel(harness: Harness)
     assert harness.notifications.sent == [("alert:a1", "log"), ("alert:a1", "slack:alerts.example")]
 
 
+def test_an_error_while_recording_a_delivery_never_sends_twice(harness: Harness) -> None:
+    # Issue 17: the send and the delivered_channels mark shared a step, so a database error after the send
+    # retried the step — and sent the alert again.
+    alert = AlertRecord(id="a1", kind="skill-health", title="copywriting is low", message="avg 2.1/5")
+    harness.services.feedback_alerts["f1"] = alert
+    harness.notifications.alert_channels = [ALERT_SLACK]
+    harness.notifications.mark_failures = [RuntimeError("database restarted"), RuntimeError("again")]
+    result = harness.trigger("feedback-process", "feedback.process", {"feedbackId": "f1", "skillName": "copywriting"})
+    assert result.status is mocked.Status.COMPLETED, result.error
+    assert harness.notifications.sent == [("alert:a1", "slack:alerts.example")]
+    assert harness.notifications.delivered == [("a1", "slack:alerts.example")]
+
+
 def test_feedback_without_new_alert_delivers_nothing(harness: Harness) -> None:
     harness.services.feedback_alerts["f1"] = None
     harness.notifications.alert_channels = [ALERT_LOG]

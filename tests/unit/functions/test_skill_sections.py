@@ -55,7 +55,7 @@ def sectioned(event_loop_for_mocked: asyncio.AbstractEventLoop, provider: Script
         store=store,
         execute=executor,
         notifications=FakeNotifications(),
-        sections=CatalogSectionWriter(executor, store),
+        sections=CatalogSectionWriter(executor, settings, store),
     )
     functions = {fn.local_id: fn for fn in build_functions(client, deps)}
     return Harness(

@@ -57,7 +57,11 @@ def test_slack_payload_escapes_user_text() -> None:
 
 
 def test_parse_alert_channels() -> None:
-    settings = _settings(slack_webhook_url="https://hooks.slack.example/T/B/secret", alert_email_to="ops@x")
+    settings = _settings(
+        slack_webhook_url="https://hooks.slack.example/T/B/secret",
+        alert_email_to="ops@x",
+        alert_webhook_secret="k" * 32,
+    )
     assert parse_alert_channel("log", settings) == ChannelAddress(ChannelKind.LOG, "log")
     slack = parse_alert_channel("slack", settings)
     assert slack.address.endswith("/secret")
@@ -67,6 +71,9 @@ def test_parse_alert_channels() -> None:
     assert parse_alert_channel("telegram:-100123", settings).address == "-100123"
     hook = parse_alert_channel("webhook:https://hooks.example/a?token=t", settings)
     assert hook.display_name == "webhook:hooks.example"
+    assert hook.secret == "k" * 32  # alert webhooks are signed
+    with pytest.raises(ConfigError, match="ALERT_WEBHOOK_SECRET"):
+        parse_alert_channel("webhook:https://hooks.example/a", _settings())
     for bad in ("pager", "telegram", "webhook:"):
         with pytest.raises(ConfigError):
             parse_alert_channel(bad, settings)

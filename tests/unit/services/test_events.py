@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,6 +23,8 @@ class FakeEngine:
         self.events: list[dict[str, Any]] = []
         self.paths: list[str] = []
         self.cancelled: list[str] = []
+        self.cancel_auth: list[str] = []
+        self.cancel_types: list[str] = []
         self.status = 200
 
     async def event_api(self, request: web.Request) -> web.Response:
@@ -34,6 +37,8 @@ class FakeEngine:
 
     async def cancel(self, request: web.Request) -> web.Response:
         self.cancelled.append(request.match_info["run_id"])
+        self.cancel_auth.append(request.headers.get("authorization", ""))
+        self.cancel_types.append(request.headers.get("content-type", ""))
         return web.json_response({"ok": True})
 
 
@@ -109,3 +114,14 @@ async def test_cancel_posts_to_the_engine(engine: tuple[FakeEngine, int]) -> Non
     with pytest.raises(ServiceUnavailable):
         await closed.cancel("01RUN")
     assert json.dumps(fake.cancelled) == '["01RUN"]'
+
+
+async def test_cancel_sends_the_signing_key_hash_never_the_key(engine: tuple[FakeEngine, int]) -> None:
+    fake, port = engine
+    key = "signkey-prod-" + "ab" * 32
+    settings = load_settings(inngest_base_url=f"http://127.0.0.1:{port}", inngest_signing_key=key)
+    await EngineRunCanceller(settings).cancel("01RUN")
+    [auth] = fake.cancel_auth
+    assert auth == f"Bearer {hashlib.sha256(bytes.fromhex('ab' * 32)).hexdigest()}"
+    assert "ab" * 32 not in auth
+    assert fake.cancel_types == ["application/json"]  # the engine refuses other types (request_guard.py)

@@ -102,3 +102,36 @@ async def test_low_health_alerts_once_per_skill_per_day(db: Database, user: User
     assert tomorrow.alert_created
     delivered = await mark_alert_delivered(db, tomorrow.alert.id, "slack")  # type: ignore[union-attr]
     assert delivered.delivered_channels == ["slack"]
+
+
+async def test_one_rating_per_user_per_output(db: Database, user: User, events: InMemoryEventSender) -> None:
+    """The attack: rating one's own output 1/5 over and over to sink a skill (and trigger its alert)."""
+    output = await _output(db, events, user, "copywriting")
+    first = await create_feedback(db, events, user.id, output_id=output.id, overall_score=5, quality_score=4)
+    await process_feedback(db, first.id)
+    for _ in range(5):
+        again = await create_feedback(db, events, user.id, output_id=output.id, overall_score=1)
+        assert again.id == first.id  # the same rating, changed
+        await process_feedback(db, again.id)
+    assert (await list_feedback(db, user.id)).total == 1
+    metrics = await get_skill_metrics(db, "copywriting")
+    assert metrics.feedback_count == 1
+    assert metrics.average_overall == 1  # the change moved the sums instead of adding to them
+    assert metrics.average_quality is None  # the later rating has no quality score
+
+
+async def test_health_weighs_each_user_once(db: Database, user: User, events: InMemoryEventSender) -> None:
+    """One account rating many of its outputs low cannot outvote everyone else."""
+    others = [(await create_user(db, f"u{i}@example.com")).user for i in range(3)]
+    for rater in others:
+        good = await _output(db, events, rater, "copywriting")
+        await process_feedback(db, (await create_feedback(db, events, rater.id, output_id=good.id, overall_score=5)).id)
+    outcome = None
+    for _ in range(7):  # seven of the last ten ratings are one user's 1/5
+        bad = await _output(db, events, user, "copywriting")
+        fb = await create_feedback(db, events, user.id, output_id=bad.id, overall_score=1)
+        outcome = await process_feedback(db, fb.id)
+    assert outcome is not None
+    assert outcome.recent_average == (5 + 5 + 5 + 1) / 4  # not (3 * 5 + 7 * 1) / 10 = 2.2
+    assert not outcome.alert_created
+    assert (await get_skill_metrics(db, "copywriting")).health is SkillHealth.OK

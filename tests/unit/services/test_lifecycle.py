@@ -21,6 +21,7 @@ from marketing_agent.services import (
     mark_run_failed,
     mark_run_running,
     record_output,
+    run_claimed_by,
 )
 
 
@@ -31,6 +32,8 @@ async def test_happy_path_is_idempotent(db: Database, user: User, events: InMemo
     assert first.status is SkillRunStatus.RUNNING
     assert again.started_at == first.started_at
     assert again.engine_run_id == "fr-1"
+    assert run_claimed_by(first, "fr-1")
+    assert not run_claimed_by(again, "fr-2")  # a duplicate function run does not get the run
 
     content = "é" * 600
     output = await record_output(db, run.id, storage_key="outputs/copywriting/_none/k.md", title="T", content=content)

@@ -39,7 +39,7 @@ async def test_create_run_commits_then_sends_the_seed_shaped_event(
         skill_name="copywriting",
         message="Homepage",
         client_id=client.id,
-        options={"x": 1},
+        options={"outputType": "homepage", "maxTokens": 100},
     )
     assert run.status is SkillRunStatus.QUEUED
     assert run.engine_event_id == f"skill-execute-{run.id}"
@@ -51,7 +51,7 @@ async def test_create_run_commits_then_sends_the_seed_shaped_event(
         "userMessage": "Homepage",
         "userId": str(user.id),
         "clientId": str(client.id),
-        "options": {"x": 1},
+        "options": {"outputType": "homepage", "maxTokens": 100},
     }
 
 
@@ -64,6 +64,13 @@ async def test_create_run_refuses_bad_input(db: Database, user: User, events: In
         await create_run(db, events, user.id, skill_name="copywriting", message="x", client_id=foreign.id)
     with pytest.raises(ValidationFailed):
         await create_run(db, events, user.id, skill_name="copywriting", message="x" * 10_001)
+    # Options are checked before the run exists, naming the field (a run never fails later for them).
+    with pytest.raises(ValidationFailed) as bad_options:
+        await create_run(db, events, user.id, skill_name="copywriting", message="x", options={"x": 1})
+    assert [d["field"] for d in bad_options.value.details] == ["options.x"]
+    with pytest.raises(ValidationFailed) as bad_type:
+        await create_run(db, events, user.id, skill_name="copywriting", message="x", options={"outputType": "A B"})
+    assert [d["field"] for d in bad_type.value.details] == ["options.outputType"]
     assert events.sent == []
     assert (await list_runs(db, user.id)).total == 0
 

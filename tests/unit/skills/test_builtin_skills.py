@@ -16,6 +16,17 @@ from marketing_agent.agent.skills import (
 )
 
 REQUIRED = {
+    "ab-test-setup",
+    "analytics-tracking",
+    "form-cro",
+    "onboarding-cro",
+    "paywall-upgrade-cro",
+    "popup-cro",
+    "signup-flow-cro",
+    "pricing-strategy",
+    "paid-ads",
+    "free-tool-strategy",
+    "referral-program",
     "copywriting",
     "copy-editing",
     "email-sequence",
@@ -39,7 +50,7 @@ CATALOG = _catalog()
 BUILTINS = CATALOG.all()
 
 
-def test_the_builtins_load_without_errors_and_include_the_required_twelve() -> None:
+def test_the_builtins_load_without_errors_and_include_the_required_ones() -> None:
     assert CATALOG.errors == []
     assert set(CATALOG.names()) >= REQUIRED
     folders = {p.name for p in builtin_skills_dir().iterdir() if p.is_dir() and not p.name.startswith("_")}
@@ -53,14 +64,17 @@ def test_a_builtin_skill_is_complete(skill: Skill) -> None:
     meta = skill.metadata
     assert "Use " in skill.description  # says when to use it
     assert meta.type != "general"
+    assert meta.category is not None  # every built-in is browsable by category
     assert meta.output_format == "markdown"
     assert meta.max_tokens is not None
     assert 1000 <= meta.max_tokens <= 8000
     assert meta.temperature is not None
     assert len(meta.trigger_keywords) >= 5
-    assert len(meta.required_sections) >= 4
+    # A small model writes the output one section at a time: a handful of short, self-explaining headings.
+    assert 4 <= len(meta.required_sections) <= 8
     for section in meta.required_sections:
         assert re.fullmatch(r"## \S.*", section), section
+        assert len(section) <= 32, section
     # Substantial instructions with the sections every built-in is written to.
     assert 70 <= len(skill.instructions.splitlines()) <= 260
     for heading in (
@@ -119,6 +133,17 @@ def test_rules_and_references_are_present_where_they_matter() -> None:
         ("Turn these interview notes into a customer story", "case-study"),
         ("Define our tone of voice so the copy sounds like us", "brand-voice"),
         ("Synthesise this customer feedback from our survey", "customer-research"),
+        ("How many visitors do we need for a split test of the new checkout button?", "ab-test-setup"),
+        ("Write a tracking plan for GA4 and our product events", "analytics-tracking"),
+        ("Our demo request form has nine fields, which should we cut?", "form-cro"),
+        ("Users sign up but never activate, fix our onboarding", "onboarding-cro"),
+        ("Design the paywall screen for when free users hit the usage limit", "paywall-upgrade-cro"),
+        ("An exit intent popup to capture emails on the blog", "popup-cro"),
+        ("Half the people who click Start trial never finish the signup flow", "signup-flow-cro"),
+        ("How much should we charge, and what tiers should we offer?", "pricing-strategy"),
+        ("How should we split a $20k monthly ad budget across channels?", "paid-ads"),
+        ("Build a free calculator tool that brings us leads", "free-tool-strategy"),
+        ("Design a referral program where customers invite friends", "referral-program"),
     ],
 )
 def test_suggest_finds_the_right_builtin_first(message: str, expected: str) -> None:

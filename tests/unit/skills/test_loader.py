@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from marketing_agent.agent.skill import SkillSource
+from marketing_agent.agent.skill import SkillCategory, SkillSource
 from marketing_agent.agent.skills import (
     SkillCatalog,
     SkillLoadError,
@@ -47,7 +47,7 @@ def reason_of(path: Path) -> str:
 # --- one folder ----------------------------------------------------------------------------------------
 def test_a_full_skill_loads_with_metadata_rules_and_references(tmp_path: Path) -> None:
     extra = (
-        "metadata:\n  type: copy\n  model: claude-x\n  max_tokens: 1500\n  temperature: 0.4\n"
+        "metadata:\n  type: copy\n  category: cro\n  model: claude-x\n  max_tokens: 1500\n  temperature: 0.4\n"
         "  output_format: markdown\n  trigger_keywords: [headline, tagline]\n"
         "  related_skills: [copy-editing]\n  required_sections: ['## Headlines', '## Body']\n"
     )
@@ -71,6 +71,7 @@ def test_a_full_skill_loads_with_metadata_rules_and_references(tmp_path: Path) -
     meta = skill.metadata
     assert (meta.type, meta.model, meta.max_tokens, meta.temperature) == ("copy", "claude-x", 1500, 0.4)
     assert meta.output_format == "markdown"
+    assert meta.category is SkillCategory.CRO
     assert meta.trigger_keywords == ("headline", "tagline")
     assert meta.related_skills == ("copy-editing",)
     assert meta.required_sections == ("## Headlines", "## Body")
@@ -81,6 +82,7 @@ def test_a_minimal_skill_gets_default_metadata(tmp_path: Path) -> None:
     assert skill.rules is None
     assert skill.references == ()
     assert skill.metadata.type == "general"
+    assert skill.metadata.category is None  # optional for skills written before categories existed
     assert skill.metadata.required_sections == ()
 
 
@@ -140,6 +142,12 @@ def test_name_must_equal_the_folder(tmp_path: Path) -> None:
         ("---\nname: x\ndescription: d\nmetadata:\n  trigger_keywords: seo\n---\nb\n", "list of non-empty"),
         ("---\nname: x\ndescription: d\nmetadata:\n  related_skills: [Bad_Name]\n---\nb\n", "related_skills"),
         ("---\nname: x\ndescription: d\nmetadata:\n  type: 5\n---\nb\n", "metadata.type"),
+        (
+            "---\nname: x\ndescription: d\nmetadata:\n  category: growth\n---\nb\n",
+            "metadata.category 'growth' is not one of copywriting, cro, email, seo, strategy, research, ads, social",
+        ),
+        ("---\nname: x\ndescription: d\nmetadata:\n  category: CRO\n---\nb\n", "'CRO' is not one of"),
+        ("---\nname: x\ndescription: d\nmetadata:\n  category: [seo]\n---\nb\n", "metadata.category must be one"),
     ],
 )
 def test_invalid_front_matter_is_refused_with_the_file_and_reason(tmp_path: Path, text: str, fragment: str) -> None:

@@ -6,7 +6,17 @@
 from ._anthropic import AnthropicProvider
 from ._local import LOCAL_MODEL_NAME, LocalProvider, find_model_file
 from ._openai import OpenAIProvider
-from ._protocol import LLMProvider, LLMRequest, LLMResponse, Message, SystemPart
+from ._protocol import (
+    LLMProvider,
+    LLMRequest,
+    LLMResponse,
+    Message,
+    SystemPart,
+    ToolCall,
+    ToolResult,
+    ToolSpec,
+    supports_tools,
+)
 from ._select import DEFAULT_MODELS, choose_model, make_provider, model_family, select_provider_name
 from .pricing import ModelPrice, cost_usd, price_of
 
@@ -22,6 +32,9 @@ __all__ = [
     "ModelPrice",
     "OpenAIProvider",
     "SystemPart",
+    "ToolCall",
+    "ToolResult",
+    "ToolSpec",
     "choose_model",
     "cost_usd",
     "find_model_file",
@@ -29,4 +42,5 @@ __all__ = [
     "model_family",
     "price_of",
     "select_provider_name",
+    "supports_tools",
 ]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -66,6 +68,16 @@ def require_llama_cpp() -> None:
             "no LLM provider is configured and llama-cpp-python (to run the offline model) is not "
             "installed. " + HOW_TO_CONFIGURE
         )
+
+
+def _grammar(schema: Mapping[str, Any] | None) -> Any:
+    """A llama.cpp grammar that only lets the model write JSON matching ``schema`` (an ``enum`` of
+    names becomes an alternation of exactly those strings), or None for free text."""
+    if schema is None:
+        return None
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    return LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
 
 
 class _LoadedModels:
@@ -147,6 +159,9 @@ class LocalProvider:
         }
         if request.stop:
             sampling["stop"] = list(request.stop)
+        grammar = _grammar(request.json_schema)
+        if grammar is not None:
+            sampling["grammar"] = grammar
         with lock:
             system = self._fit_system(model, request, max_tokens, warnings)
             messages: list[dict[str, str]] = []

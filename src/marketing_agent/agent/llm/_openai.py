@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -12,7 +13,7 @@ from marketing_agent.errors import LLMError, LLMFatalError, LLMUnavailable
 from marketing_agent.settings import LLMProviderName
 
 from ._errors import body_field, classify_status
-from ._protocol import LLMRequest, LLMResponse, log_completion, log_failure
+from ._protocol import LLMRequest, LLMResponse, Message, ToolCall, log_completion, log_failure
 
 # OpenAI's own models take ``max_completion_tokens`` (``max_tokens`` is deprecated there and refused by
 # the reasoning models, which also refuse a temperature). The compatible servers (Ollama, vLLM,
@@ -61,12 +62,28 @@ class OpenAIProvider:
             # Chat Completions has no cache flag: OpenAI caches long identical prefixes on its own, so
             # keeping the stable skill text first is all the caching we can do.
             messages.append({"role": "system", "content": request.system_text})
-        messages.extend({"role": m.role, "content": m.content} for m in request.messages)
+        for m in request.messages:
+            messages.extend(message_params(m))
         kwargs: dict[str, Any] = {"model": request.model, "messages": messages}
+        if request.tools:
+            kwargs["tools"] = [
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.input_schema},
+                }
+                for t in request.tools
+            ]
+            if not request.allow_tool_calls:
+                kwargs["tool_choice"] = "none"
         tokens_field = "max_completion_tokens" if is_openai_model(request.model) else "max_tokens"
         kwargs[tokens_field] = request.max_tokens
         if request.temperature is not None and not is_reasoning_model(request.model):
             kwargs["temperature"] = request.temperature
+        if request.json_schema is not None:
+            kwargs["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": dict(request.json_schema), "strict": True},
+            }
         started = time.perf_counter()
         try:
             completion = await self._client.chat.completions.create(**kwargs)
@@ -85,6 +102,7 @@ class OpenAIProvider:
             cached = usage.prompt_tokens_details.cached_tokens
         response = LLMResponse(
             text=choice.message.content or "",
+            tool_calls=tool_calls_of(choice.message.tool_calls),
             model=completion.model or request.model,
             provider=self.name,
             # OpenAI counts cached tokens inside prompt_tokens; split them out (see LLMResponse).
@@ -99,6 +117,41 @@ class OpenAIProvider:
 
     async def aclose(self) -> None:
         await self._client.close()
+
+
+def message_params(message: Message) -> list[dict[str, Any]]:
+    """One of our messages as Chat Completions messages: tool results are one ``tool`` message each."""
+    if message.tool_calls:
+        calls = [
+            {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.input)}}
+            for c in message.tool_calls
+        ]
+        return [{"role": "assistant", "content": message.content or None, "tool_calls": calls}]
+    if message.tool_results:
+        out: list[dict[str, Any]] = [
+            {"role": "tool", "tool_call_id": r.call_id, "content": ("Error: " if r.is_error else "") + r.content}
+            for r in message.tool_results
+        ]
+        if message.content:
+            out.append({"role": "user", "content": message.content})
+        return out
+    return [{"role": message.role, "content": message.content}]
+
+
+def tool_calls_of(calls: Any) -> tuple[ToolCall, ...]:
+    """The function calls of a completion; arguments that are not a JSON object become ``{}`` (the tool
+    then answers with an error naming the missing input)."""
+    result: list[ToolCall] = []
+    for call in calls or ():
+        function = getattr(call, "function", None)
+        if function is None:  # a custom (non-function) tool call: we declare none
+            continue
+        try:
+            arguments = json.loads(function.arguments or "{}")
+        except ValueError:
+            arguments = {}
+        result.append(ToolCall(id=call.id, name=function.name, input=arguments if isinstance(arguments, dict) else {}))
+    return tuple(result)
 
 
 def classify(exc: openai.OpenAIError) -> LLMError:

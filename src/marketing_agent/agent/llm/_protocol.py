@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from marketing_agent.settings import LLMProviderName
 
@@ -24,9 +25,47 @@ class SystemPart:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolSpec:
+    """A tool the model may call: its name, what it does and a JSON schema of its input."""
+
+    name: str
+    description: str
+    input_schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """The model asking for one tool call (``id`` is the provider's, echoed in the result)."""
+
+    id: str
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ToolResult:
+    """A tool's answer to one :class:`ToolCall`; an error is an answer too (``is_error``)."""
+
+    call_id: str
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
+    """One message of the conversation.
+
+    An assistant message may carry ``tool_calls``; the user message after it carries their
+    ``tool_results``. ``provider_content`` is an assistant message exactly as the provider sent it
+    (Anthropic's server-side web search blocks must be sent back verbatim); when set, the provider that
+    made it uses it instead of ``content`` and ``tool_calls``.
+    """
+
     role: Literal["user", "assistant"]
     content: str
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_results: tuple[ToolResult, ...] = ()
+    provider_content: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +75,15 @@ class LLMRequest:
     model: str
     max_tokens: int
     temperature: float | None = None  # None: the provider's default
+    #: Tools the model may call (client-side: we run them and send back the results).
+    tools: tuple[ToolSpec, ...] = ()
+    #: Offer Anthropic's server-side web search tool, with at most this many searches (0: not offered).
+    server_web_searches: int = 0
+    #: False: the tools stay declared (the conversation refers to them) but the model may not call one.
+    allow_tool_calls: bool = True
+    #: When set, the answer must be one JSON object matching this schema: Anthropic and OpenAI enforce it
+    #: with their structured outputs, the local model with a llama.cpp grammar built from it.
+    json_schema: Mapping[str, Any] | None = None
     # For small-model mode (``agent/sectioned.py``), honoured by the local provider only: the text the answer
     # starts with (the model continues it; the returned text leaves it out), strings that end the answer,
     # and llama.cpp's repetition penalty. The remote providers leave them unread.
@@ -69,6 +117,12 @@ class LLMResponse:
     latency_seconds: float = 0.0
     #: Things the provider had to adjust (e.g. the local model trimming a prompt to fit its window).
     warnings: tuple[str, ...] = ()
+    #: Tools the model asked for; the loop runs them and answers in the next user message.
+    tool_calls: tuple[ToolCall, ...] = ()
+    #: The assistant message as the provider sent it, to send back verbatim (see :class:`Message`).
+    provider_content: tuple[dict[str, Any], ...] = field(default=())
+    #: Searches the provider ran itself (Anthropic's server web search), billed per search.
+    server_searches: int = 0
 
     @property
     def total_input_tokens(self) -> int:
@@ -99,6 +153,11 @@ class LLMProvider(Protocol):
     async def complete(self, request: LLMRequest) -> LLMResponse: ...
 
     async def aclose(self) -> None: ...
+
+
+def supports_tools(provider: LLMProvider) -> bool:
+    """Whether the provider can call tools. The offline model cannot: its loop is one turn."""
+    return provider.name is not LLMProviderName.LOCAL
 
 
 def log_completion(response: LLMResponse) -> None:

@@ -5,11 +5,21 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from marketing_agent.agent.spend import check_spend
 from marketing_agent.api import views
 from marketing_agent.api.auth import Context, CurrentUser
 from marketing_agent.api.routes._common import ERRORS, Limit, Offset
 from marketing_agent.api.schemas import Envelope, ErrorEnvelope, RunCreateIn, RunListOut, RunOut, RunQueuedOut
-from marketing_agent.services import cancel_run, create_run, estimate_wait_seconds, get_run, list_runs
+from marketing_agent.services import (
+    AUTO_SKILL,
+    cancel_run,
+    check_daily_runs,
+    create_detected_run,
+    create_run,
+    estimate_wait_seconds,
+    get_run,
+    list_runs,
+)
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERRORS)
 
@@ -20,18 +30,35 @@ StatusFilter = Annotated[str | None, Query(pattern="^(queued|running|completed|f
     "",
     status_code=202,
     response_model=Envelope[RunQueuedOut],
-    responses={503: {"model": ErrorEnvelope, "description": "The engine did not accept the run; it is failed."}},
+    responses={
+        422: {"model": ErrorEnvelope, "description": '"skillName": "auto" and no skill is confident: the candidates.'},
+        503: {"model": ErrorEnvelope, "description": "The engine did not accept the run; it is failed."},
+    },
 )
 async def runs_create(body: RunCreateIn, user: CurrentUser, ctx: Context) -> Envelope[RunQueuedOut]:
-    run = await create_run(
-        ctx.database,
-        ctx.events,
-        user.id,
-        skill_name=body.skill_name,
-        message=body.message,
-        client_id=body.client_id,
-        options=body.options,
-    )
+    options = None if body.options is None else body.options.to_wire()
+    check_spend(options, ctx.settings)  # model allow-list, token caps: a clear 422 now, not a failed run
+    await check_daily_runs(ctx.database, user.id, ctx.settings.runs_per_day)
+    if body.skill_name == AUTO_SKILL:
+        run, _ = await create_detected_run(
+            ctx.database,
+            ctx.events,
+            ctx.detector,
+            user.id,
+            message=body.message,
+            client_id=body.client_id,
+            options=options,
+        )
+    else:
+        run = await create_run(
+            ctx.database,
+            ctx.events,
+            user.id,
+            skill_name=body.skill_name,
+            message=body.message,
+            client_id=body.client_id,
+            options=options,
+        )
     wait = await estimate_wait_seconds(ctx.database, user.id)
     return Envelope(
         data=RunQueuedOut(

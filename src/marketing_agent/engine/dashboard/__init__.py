@@ -1,7 +1,7 @@
 """The engine's dashboard: a Starlette sub-app built by :func:`create_dashboard_app`, mounted at ``/``.
 
-It reads only through the engine's query API (``Store`` read methods and ``store_inspect``) and acts only
-through :class:`EngineService` (sync, invoke, send, cancel, rerun), like saq's web UI over its queue.
+It reads only through the engine's query API (``Store`` read methods and ``store/inspect.py``) and acts only
+through :class:`EngineService` (sync, invoke, send, cancel, rerun, replays), like saq's web UI over its queue.
 :class:`EngineExtras` bundles what ``create_engine_app`` adds beside the JSON API: ``/metrics``, the step-log
 endpoint, the dashboard mount and the retention task.
 """
@@ -16,14 +16,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from .. import store_inspect
 from ..config import EngineConfig
-from ..metrics import MetricsEndpoint
-from ..retention import Retention
+from ..http.metrics import MetricsEndpoint
+from ..http.step_logs import StepLogsEndpoint
 from ..service import EngineService
-from ..step_logs import StepLogsEndpoint
 from .pages import Pages
 from .render import make_env
+from .replays import ReplayPages
+from .retention import Retention
 
 __all__ = ["EngineExtras", "create_dashboard_app"]
 
@@ -34,6 +34,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 def create_dashboard_app(service: EngineService, config: EngineConfig) -> ASGIApp:
     pages = Pages(service, config, make_env())
     g = pages.guard
+    replays = ReplayPages(pages)
     routes: list[BaseRoute] = [
         Route("/", g(pages.overview), methods=["GET"]),
         Route("/apps", g(pages.apps), methods=["GET"]),
@@ -48,6 +49,10 @@ def create_dashboard_app(service: EngineService, config: EngineConfig) -> ASGIAp
         Route("/events", g(pages.events), methods=["GET"]),
         Route("/events/send", g(pages.send_event), methods=["POST"]),
         Route("/events/{event_id}", g(pages.event), methods=["GET"]),
+        Route("/replays", g(replays.list), methods=["GET"]),
+        Route("/replays", g(replays.create), methods=["POST"]),
+        Route("/replays/{replay_id}", g(replays.show), methods=["GET"]),
+        Route("/replays/{replay_id}/{action}", g(replays.act), methods=["POST"]),
         Route("/login", pages.login_form, methods=["GET"]),
         Route("/login", pages.login, methods=["POST"]),
         Route("/logout", pages.logout, methods=["POST"]),
@@ -72,8 +77,7 @@ class EngineExtras:
         ]
 
     async def start(self) -> None:
-        """After ``EngineService.start``: the step-log table, then retention."""
-        await store_inspect.ensure_schema(self.service.store)
+        """After ``EngineService.start`` (whose store migrations created the step-log table)."""
         self.metrics.reset_cursor()
         self.retention.start()
 

@@ -19,8 +19,9 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from ..config import EngineConfig
 from ..errors import EngineError
+from ..http import auth
 from ..service import EngineService
-from . import auth, views
+from . import views
 
 log = logging.getLogger(__name__)
 Handler = Callable[[Request], Awaitable[Response]]

@@ -1,4 +1,4 @@
-"""Page data: plain dicts built from the engine's query API (``Store`` read methods, ``store_inspect``).
+"""Page data: plain dicts built from the engine's query API (``Store`` read methods, ``store/inspect.py``).
 
 Each page handler renders one of these dicts with a template, or returns it as JSON when the client asks
 for ``application/json`` — so the JSON behind every page is the page's exact data, and tests can check it.
@@ -10,9 +10,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import store_inspect as si
 from .._ids import now_ms
 from ..service import EngineService
+from ..store import inspect as si
 
 HOUR_MS = 3_600_000
 RANGES = {"15m": 15 * 60_000, "1h": HOUR_MS, "24h": 24 * HOUR_MS, "7d": 7 * 24 * HOUR_MS}
