@@ -244,6 +244,7 @@ def _engine_app(settings: Settings, *, insecure_dev: bool = False) -> Any:
             ),
             retention_days=settings.engine_retention_days,
             fast_retries=settings.engine_fast_retries or None,
+            otel_endpoint=settings.otel_exporter_otlp_endpoint,
         )
     except EngineConfigError as exc:
         raise ConfigError(f"engine: {exc}") from exc
@@ -301,7 +302,12 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
     servers = [
         _Server(
             uvicorn.Config(
-                served, host=settings.api_host, port=settings.api_port, log_level="info", access_log=access_log
+                served,
+                host=settings.api_host,
+                port=settings.api_port,
+                log_level="info",
+                access_log=access_log,
+                forwarded_allow_ips=settings.forwarded_allow_ips,
             )
         )
     ]
@@ -314,6 +320,7 @@ async def _serve(settings: Settings, *, with_everything: bool, insecure_dev: boo
                     port=settings.engine_port,
                     log_level="info",
                     access_log=access_log,
+                    forwarded_allow_ips=settings.forwarded_allow_ips,
                 )
             )
         )

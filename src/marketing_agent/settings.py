@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     engine_retention_days: float = Field(
         7.0, ge=0, description="The engine prunes finished runs and events older than this (0 keeps all)."
     )
+    otel_exporter_otlp_endpoint: str | None = Field(
+        None,
+        description="OpenTelemetry: export traces over OTLP/HTTP to this base URL (e.g. http://127.0.0.1:4318);"
+        " unset: no tracing (docs/observability.md).",
+    )
     engine_fast_retries: bool = Field(
         False, description="Engine retries after 0.1 s … 2 s instead of Inngest's 15 s … 2 h (demos, tests)."
     )
@@ -81,6 +86,11 @@ class Settings(BaseSettings):
         None, description="Comma list of extra Host names the engine answers to (behind a proxy: its public name)."
     )
     access_log: bool = Field(False, description="Log one line per HTTP request (uvicorn's access log).")
+    forwarded_allow_ips: str = Field(
+        "127.0.0.1",
+        description="Proxies (comma list of IPs, or *) whose X-Forwarded-Proto/For are trusted: behind TLS,"
+        " cookies are then Secure and client addresses real.",
+    )
     stuck_run_threshold_seconds: int = Field(300, ge=10, description="A run `running` longer is stuck.")
 
     # --- LLM ----------------------------------------------------------------------------------------

@@ -155,6 +155,7 @@ async def agent_system(
             fast_retries=True,
             cron=False,  # the monitor is triggered by hand, so no tick lands mid-test
             request_timeout=60.0,
+            otel_endpoint=settings.otel_exporter_otlp_endpoint,  # OpenTelemetry, when the test sets it
         )
         api_app = create_api_app(
             settings, database=database, event_sender=InngestEventSender(client), mount_functions=mount

@@ -27,6 +27,7 @@ from marketing_agent.services import (
 )
 from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore, open_object_store
+from marketing_agent.telemetry import start_tracing
 
 logger = logging.getLogger(__name__)
 
@@ -67,12 +68,18 @@ def create_api_app(
     )
 
     mcp: UserMcpEndpoint | None = None
+    # OpenTelemetry (docs/observability.md): a server span per request, client spans for httpx; off when unset.
+    tracing = start_tracing(settings.otel_exporter_otlp_endpoint)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         assert mcp is not None
-        async with mcp.running():
-            yield
+        try:
+            async with mcp.running():
+                yield
+        finally:
+            if tracing is not None:
+                tracing.stop()
         if owns_detector:
             await context.detector.aclose()
         if owns_database:
@@ -90,6 +97,10 @@ def create_api_app(
     app.state.rate_limiter = UserRateLimiter(settings.api_rate_limit_per_minute)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+    if tracing is not None:  # outermost: the span covers the whole request, the traceparent is read first
+        from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+        app.add_middleware(OpenTelemetryMiddleware, tracer_provider=tracing.provider)
 
     @app.get("/health", tags=["health"])
     async def health() -> JSONResponse:

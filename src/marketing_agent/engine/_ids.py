@@ -40,3 +40,13 @@ def seeded_event_ids(seed: str | None, count: int) -> list[str]:
         except (ValueError, TypeError):
             pass
     return [new_ulid() for _ in range(count)]
+
+
+def ulid_bytes(text: str) -> bytes:
+    """The 16 bytes of a ULID (a run id); any other text hashes to 16 bytes, so ids built on it stay stable."""
+    try:
+        return ULID.from_str(text).bytes
+    except ValueError:
+        import hashlib
+
+        return hashlib.blake2b(text.encode(), digest_size=16).digest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from .errors import EngineConfigError
@@ -83,6 +84,10 @@ class EngineConfig:
     dashboard_token: str | None = None
     #: Finished runs and events older than this many days are pruned in the background (0: keep forever).
     retention_days: float = 7.0
+    #: OTLP/HTTP base URL (``http://collector:4318``): export OpenTelemetry traces of runs to
+    #: ``<it>/v1/traces`` (docs/observability.md). ``from_env`` reads the standard ``OTEL_EXPORTER_OTLP_ENDPOINT``
+    #: (ignored when ``OTEL_SDK_DISABLED=true``); the exporter reads ``OTEL_EXPORTER_OTLP_HEADERS`` & co. itself.
+    otel_endpoint: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -142,6 +147,7 @@ class EngineConfig:
             values["ai_gateway_hosts"] = split_hosts(env["ENGINE_AI_GATEWAY_HOSTS"])
         if env.get("ENGINE_ALLOWED_HOSTS"):
             values["allowed_hosts"] = split_hosts(env["ENGINE_ALLOWED_HOSTS"])
+        values["otel_endpoint"] = otel_endpoint(env)
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]
 
@@ -164,6 +170,13 @@ def is_loopback_host(host: str) -> bool:
 
 def is_wildcard_host(host: str) -> bool:
     return host.strip().removeprefix("[").removesuffix("]") in _WILDCARD_HOSTS
+
+
+def otel_endpoint(env: Mapping[str, str]) -> str | None:
+    """The standard switch: ``OTEL_EXPORTER_OTLP_ENDPOINT``, unless ``OTEL_SDK_DISABLED`` is ``true``."""
+    if env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
+        return None
+    return env.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip() or None
 
 
 def _valid_signing_key(key: str) -> bool:

@@ -6,9 +6,10 @@ import asyncio
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._ids import new_ulid, now_ms, seeded_event_ids
+from ._w3c import parse_traceparent
 from .config import EngineConfig
 from .errors import FunctionConfigInvalid, InvalidRequest, NotFound, PayloadTooLarge, SyncFailed
 from .execution.client import AppClient
@@ -20,6 +21,9 @@ from .flow.port import RunStartGate, StepClaimGate
 from .functions.model import parse_app
 from .functions.registry import Registry
 from .store import Store
+
+if TYPE_CHECKING:
+    from .tracing import RunTracer
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +43,8 @@ class EngineService:
         self.runtime: Runtime
         self.executor: Executor
         self.replays: Replays
+        #: OpenTelemetry run traces (tracing.py); None unless ``config.otel_endpoint``: the hot path tests only that.
+        self.tracer: RunTracer | None = None
         self.client = AppClient(config.signing_key, config.request_timeout, config.dev, config.ai_gateway_hosts)
         self.cron: CronScheduler | None = None
         self._bg: list[asyncio.Task[None]] = []
@@ -48,7 +54,12 @@ class EngineService:
         self.store = await Store.open(self.config.database_url)
         self.registry = Registry(self.store)
         await self.registry.refresh(force=True)
+        if self.config.otel_endpoint:
+            from .tracing import RunTracer  # imported only when on: the OTel SDK stays out of a plain engine
+
+            self.tracer = RunTracer(self.config.otel_endpoint)
         self.runtime = Runtime(self.config, self.store, self.registry, self._start_gate, self._claim_gate)
+        self.runtime.tracer = self.tracer
         await self.client.start()
         self.executor = Executor(self.runtime, self.client)
         self.replays = Replays(self.runtime, self.executor)
@@ -74,6 +85,8 @@ class EngineService:
             await self.replays.stop()
             await self.executor.stop()
         await self.client.close()
+        if self.tracer is not None:
+            self.tracer.shutdown()
         await self.store.close()
         self.started = False
 
@@ -192,11 +205,19 @@ class EngineService:
             out.append((ids[i], payload, user_id))
         return out
 
-    async def send_events(self, events: list[tuple[str, dict[str, Any], str | None]]) -> list[str]:
-        """Persist events (durably, before answering) and start what they trigger."""
+    async def send_events(
+        self, events: list[tuple[str, dict[str, Any], str | None]], traceparent: str | None = None
+    ) -> list[str]:
+        """Persist events (durably, before answering) and start what they trigger. With tracing on, the
+        sender's W3C ``traceparent`` is kept with the events so their runs join its trace."""
         now = now_ms()
         async with self.store.transaction() as tx:
             items = await self.runtime.ingest(tx, events, now)
+            if self.tracer is not None and parse_traceparent(traceparent):
+                assert traceparent is not None
+                await self.store.set_events_trace_parent(tx, [e[0] for e in events], traceparent)
+                for item in items:
+                    self.tracer.remember(item.run_id, traceparent)
         self.executor.submit(items)
         return [e[0] for e in events]
 

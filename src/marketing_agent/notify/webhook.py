@@ -80,8 +80,8 @@ class WebhookNotifier:
         if address.secret:
             headers[SIGNATURE_HEADER] = sign(address.secret, timestamp, body)
         else:
-            # Alert webhooks from ALERT_CHANNELS have no per-address secret; the receiver is told so by
-            # the missing header rather than by a signature with a made-up key.
+            # Every channel the API adds and every alert webhook has a secret; an address without one (added
+            # directly through the services) is sent unsigned rather than signed with a made-up key.
             logger.warning("webhook sent unsigned: no secret", extra={"channel": address.display_name})
         response = await _http.post(self._client, "webhook", address.address, content=body, headers=headers)
         _http.raise_for_outcome("webhook", response.status_code, response.reason_phrase)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from marketing_agent.engine import EngineConfig, create_engine_app
 
@@ -76,8 +77,45 @@ async def test_login_sets_a_session_cookie_and_logout_clears_it(tmp_path: Path) 
         assert ok.headers["location"] == "/events"
         assert TOKEN not in c.cookies["engine_session"]
         assert (await c.get("/events")).status_code == 200
+        stolen = c.cookies["engine_session"]
         await c.post("/logout")
         assert (await c.get("/events")).status_code == 303
+        # A copy of the cookie (taken before logout) no longer works either: logout revoked the session.
+        c.cookies.set("engine_session", stolen)
+        replay = await c.get("/events")
+        assert replay.status_code == 303
+
+
+async def test_login_is_throttled(tmp_path: Path) -> None:
+    async with engine_client(tmp_path, "203.0.113.77", dashboard_token=TOKEN) as c:
+        await c.get("/login")
+        csrf = c.cookies["engine_csrf"]
+        for attempt in range(5):
+            bad = await c.post("/login", data={"csrf": csrf, "token": f"guess-{attempt}", "next": "/"})
+            assert bad.status_code == 401
+        # Even the right token waits now: guessing costs minutes, not milliseconds.
+        blocked = await c.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "/"})
+        assert blocked.status_code == 429
+        assert "engine_session" not in c.cookies
+
+
+async def test_the_session_cookie_is_secure_behind_a_tls_proxy(tmp_path: Path) -> None:
+    """uvicorn trusts X-Forwarded-Proto from FORWARDED_ALLOW_IPS; the cookie then gets Secure."""
+    cfg = EngineConfig(database_url=f"sqlite:///{tmp_path / 'engine.db'}", workers=False, cron=False,
+                       dashboard_token=TOKEN)  # fmt: skip
+    app = create_engine_app(cfg)
+    proxied = ProxyHeadersMiddleware(app, trusted_hosts="10.0.0.2")
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=proxied, client=("10.0.0.2", 50123))
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost:8288") as c:
+            form = await c.get("/login", headers={"x-forwarded-proto": "https"})
+            assert "secure" in form.headers["set-cookie"].lower()
+            csrf = form.headers["set-cookie"].split("engine_csrf=")[1].split(";")[0]
+            # httpx keeps Secure cookies for https only; the proxy spoke https to the browser, so send it by hand.
+            headers = {"x-forwarded-proto": "https", "cookie": f"engine_csrf={csrf}"}
+            ok = await c.post("/login", data={"csrf": csrf, "token": TOKEN, "next": "/"}, headers=headers)
+            assert ok.status_code == 303
+            assert "secure" in ok.headers["set-cookie"].lower()
 
 
 async def test_forms_need_the_csrf_token(tmp_path: Path) -> None:

@@ -31,10 +31,18 @@ def test_safe_next(target: str | None, safe: str) -> None:
     assert _safe_next(target) == safe
 
 
-def test_session_value_hides_the_token() -> None:
-    value = auth.session_value("tok")
-    assert "tok" not in value
-    assert value == auth.session_value("tok") != auth.session_value("tok2")
+def test_sessions_hide_the_token_expire_and_are_revoked() -> None:
+    value = auth.new_session("secret-token", now=1_000_000)
+    assert "secret-token" not in value
+    assert auth.new_session("secret-token") != auth.new_session("secret-token")  # one id per login
+    assert auth.session_ok("secret-token", value, now=1_000_000 + 60)
+    assert not auth.session_ok("other-token", value, now=1_000_000 + 60)  # rotating the token ends it
+    assert not auth.session_ok("secret-token", value, now=1_000_000 + auth.SESSION_TTL_S + 1)
+    sid, expires, mac = value.split(".")
+    assert not auth.session_ok("secret-token", f"{sid}.{int(expires) + 86400}.{mac}", now=1_000_000)
+    fresh = auth.new_session("secret-token")
+    auth.revoke_session(fresh)
+    assert not auth.session_ok("secret-token", fresh)
 
 
 def test_parse_time_and_ulid_bounds() -> None:

@@ -226,17 +226,25 @@ class Pages:
         if not auth.csrf_ok(request, form.get("csrf")):
             return self.render(request, "error.html", {"error": "The login form expired: reload and retry."}, 403)
         nxt = _safe_next(form.get("next"))
+        client = request.client.host if request.client else "?"
+        if auth.login_throttled(client):
+            wait = {"error": "Too many failed logins from your address: wait a few minutes."}
+            return self.render(request, "error.html", wait, 429)
         if not auth.token_matches(self.config, form.get("token", "")):
-            log.warning("dashboard login refused from %s", request.client.host if request.client else "?")
+            auth.record_login_failure(client)
+            log.warning("dashboard login refused from %s", client)
             data = {"next": nxt, "configured": bool(self.config.dashboard_token), "failed": True}
             return self.render(request, "login.html", data, 401)
         response = RedirectResponse(nxt, 303)
-        response.set_cookie(auth.SESSION_COOKIE, auth.session_value(str(self.config.dashboard_token)),
+        # Secure whenever the browser came over https — behind a proxy, uvicorn's proxy headers (trusted from
+        # FORWARDED_ALLOW_IPS) make the scheme the client's, not the proxy's plain http.
+        response.set_cookie(auth.SESSION_COOKIE, auth.new_session(str(self.config.dashboard_token)),
                             httponly=True, samesite="lax", secure=request.url.scheme == "https",
-                            max_age=7 * 86400, path="/")  # fmt: skip
+                            max_age=auth.SESSION_TTL_S, path="/")  # fmt: skip
         return response
 
     async def logout(self, request: Request) -> Response:
+        auth.revoke_session(request.cookies.get(auth.SESSION_COOKIE, ""))  # a copied cookie stops working too
         response = RedirectResponse("/login", 303)
         response.delete_cookie(auth.SESSION_COOKIE, path="/")
         return response

@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._ids import now_ms
 from ..flow.port import FLOW_KIND_PREFIX
@@ -21,6 +21,9 @@ from ..store import CallState, Conn, Opcode, QueueItem, QueueKind, RunRecord
 from .client import AppClient, Reply, ai_headers
 from .opcodes import Applier
 from .runtime import Runtime
+
+if TYPE_CHECKING:
+    from ..tracing import RunTracer
 
 log = logging.getLogger(__name__)
 
@@ -261,8 +264,14 @@ class Executor:
             return [], None
         body = self._build_body(run, state.memos, fn, item, force_plan=state.pending > 0)
         url = _with_step(fn.url, item.target)
+        tracer = self.rt.tracer
+        span: tuple[int, str] | None = None
+        if tracer is not None:  # the app's spans join the attempt's (W3C traceparent on the call)
+            if tracer.known(run.id) is None:
+                tracer.remember(run.id, await self.store.run_trace_parent(run.id))
+            span = tracer.new_attempt(run.id)
         started = now_ms()
-        reply = await self.client.post(url, body)
+        reply = await self.client.post(url, body, {"traceparent": span[1]} if span else None)
         ops: list[dict[str, Any]] | None = None
         if reply.status == 206:
             try:
@@ -275,6 +284,8 @@ class Executor:
         if ops:
             ops = [await self._ai_call(op) if op.get("op") == Opcode.AI_GATEWAY else op for op in ops]
         ended = now_ms()
+        if span is not None and tracer is not None:
+            trace_attempt(tracer, span[0], run, item, ops, reply, started, ended)
         if ops is not None and len(ops) == 1 and ops[0].get("op") == Opcode.STEP_RUN:
             done = await self.applier.lone_step_run(item, ops[0], reply, started, ended)
             if done is not None:
@@ -362,6 +373,32 @@ class Executor:
         await self.store.delete_item(tx, item.id)
         summary = f"invalid status code: {reply.status}" if reply.status else None
         return await self.rt.fail(tx, run, error, ended, summary=summary)
+
+
+def trace_attempt(
+    tracer: RunTracer, span_id: int, run: RunRecord, item: QueueItem, ops: list[dict[str, Any]] | None,
+    reply: Reply, started: int, ended: int,
+) -> None:  # fmt: skip
+    """The attempt's span: what the app answered (opcodes, or the error) and how long the item waited."""
+    error: str | None = None
+    if reply.status == 200:
+        outcome = "completed"
+    elif ops is not None:
+        outcome = ",".join(dict.fromkeys(str(op.get("op")) for op in ops)) or "none"
+        for op in ops:
+            if op.get("op") in (Opcode.STEP_ERROR, Opcode.STEP_FAILED):
+                err = op.get("error") or {}
+                error = f"{err.get('name', 'Error')}: {err.get('message', '')}" if isinstance(err, dict) else str(err)
+    else:
+        outcome = "error"
+        error = reply.error or f"HTTP {reply.status}: {reply.body[:300].decode(errors='replace')}"
+    step = next((str(op.get("displayName") or op.get("name") or op.get("id")) for op in ops or ()), item.target)
+    events = run.events()
+    tracer.attempt(
+        span_id=span_id, run_id=run.id, function_id=run.function_id, event=events[0] if events else {},
+        step=step, attempt=item.attempt, queued_at=item.available_at, started=started, ended=ended,
+        status_code=reply.status, outcome=outcome, error=error,
+    )  # fmt: skip
 
 
 def _with_step(url: str, step: str) -> str:

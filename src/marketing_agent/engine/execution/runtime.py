@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._duration import parse_duration
 from .._expr import matches
@@ -20,6 +20,9 @@ from ..flow.port import RunStartGate, StepClaimGate
 from ..functions.model import FunctionDef
 from ..functions.registry import Registry
 from ..store import Conn, QueueItem, QueueKind, RunRecord, Store
+
+if TYPE_CHECKING:
+    from ..tracing import RunTracer
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,8 @@ class Runtime:
             if bind is not None:
                 bind(self)
         self.lease_ms = int(config.lease_seconds * 1000)
+        #: OpenTelemetry run traces (``EngineService`` sets it when ``config.otel_endpoint``); None: no tracing.
+        self.tracer: RunTracer | None = None
         #: Called after a commit that enqueued work due later (the dispatcher recomputes its sleep).
         self.on_enqueue: Callable[[int], None] = lambda _at: None
 
@@ -221,6 +226,12 @@ class Runtime:
         await self.store.finish_run(tx, run.id, status, output, now)
         events = run.events()
         first = events[0] if events else {}
+        if self.tracer is not None:
+            if self.tracer.known(run.id) is None:  # started by another process, or before a restart
+                self.tracer.remember(run.id, await self.store.run_trace_parent(run.id, tx))
+            message = str(error.get("message") or error.get("name")) if isinstance(error, dict) and error else None
+            self.tracer.run_ended(run_id=run.id, function_id=run.function_id, event=first, status=status,
+                                  queued_at=run.queued_at, ended=now, error=summary or message)  # fmt: skip
         items: list[QueueItem] = []
         result: Any = None
         if status == "COMPLETED" and output is not None:

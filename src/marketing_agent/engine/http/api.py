@@ -83,7 +83,8 @@ async def send_events(request: Request) -> Response:
         reserved = [payload["name"] for _id, payload, _user_id in events if _is_reserved(payload["name"])]
         if reserved:  # inngest/function.failed & co. come from the engine only; a fake one would run handlers
             raise InvalidRequest(f"event name {reserved[0]!r} is reserved: {RESERVED_EVENT_PREFIX}* are the engine's")
-        ids = await svc.send_events(events)
+        # The sender's W3C trace context, kept only when tracing is on (docs/observability.md).
+        ids = await svc.send_events(events, request.headers.get("traceparent") if svc.tracer else None)
     except EngineError as exc:
         return JSONResponse({"ids": [], "status": exc.status, "error": str(exc)}, status_code=exc.status)
     return _json({"ids": ids, "status": 200})

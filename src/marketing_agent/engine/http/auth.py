@@ -4,8 +4,12 @@
   cancel runs must never be open on a network by accident — Inngest's self-hosted UI is, see
   ``inngest-semantics.md`` §3).
 * Token configured (``ENGINE_DASHBOARD_TOKEN``): always required. Scrapers and scripts send
-  ``Authorization: Bearer <token>``; a browser logs in once and gets a session cookie holding an HMAC of the
-  token (never the token itself), so rotating the token logs every browser out.
+  ``Authorization: Bearer <token>``; a browser logs in once and gets a session cookie
+  ``<session id>.<expiry>.<HMAC keyed by the token>`` (never the token itself): it expires after
+  :data:`SESSION_TTL_S`, logout revokes its id, and rotating the token logs every browser out. Revocation is
+  kept in the process's memory: with several engine processes, a logged-out cookie stays valid on the others
+  until it expires (12 hours) — rotate the token to end every session at once.
+* Failed logins are throttled per client address (:data:`LOGIN_FAILURES` per :data:`LOGIN_WINDOW_S`).
 * Every POST form carries a CSRF token that must equal the ``engine_csrf`` cookie (double submit); a
   cross-site page can make the browser send the cookie but cannot read it to put it in the form.
 """
@@ -16,6 +20,7 @@ import hashlib
 import hmac
 import ipaddress
 import secrets
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -36,8 +41,66 @@ def is_loopback(host: str | None) -> bool:
         return host == "localhost"
 
 
-def session_value(token: str) -> str:
-    return hmac.new(token.encode(), _SESSION_CONTEXT, hashlib.sha256).hexdigest()
+SESSION_TTL_S = 12 * 3600
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 300.0
+_revoked: dict[str, int] = {}  # session id -> its expiry (forgotten once expired)
+_failures: dict[str, list[float]] = {}  # client address -> times of failed logins in the window
+
+
+def _session_mac(token: str, sid: str, expires: int) -> str:
+    key = hmac.new(token.encode(), _SESSION_CONTEXT, hashlib.sha256).digest()
+    return hmac.new(key, f"{sid}.{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+def new_session(token: str, now: float | None = None) -> str:
+    """A fresh session cookie value for a browser that just logged in."""
+    sid = secrets.token_urlsafe(18)
+    expires = int(time.time() if now is None else now) + SESSION_TTL_S
+    return f"{sid}.{expires}.{_session_mac(token, sid, expires)}"
+
+
+def _parse(cookie: str) -> tuple[str, int, str] | None:
+    parts = cookie.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    return parts[0], int(parts[1]), parts[2]
+
+
+def session_ok(token: str, cookie: str, now: float | None = None) -> bool:
+    parsed = _parse(cookie)
+    if parsed is None:
+        return False
+    sid, expires, mac = parsed
+    if expires < (time.time() if now is None else now) or sid in _revoked:
+        return False
+    return hmac.compare_digest(mac, _session_mac(token, sid, expires))
+
+
+def revoke_session(cookie: str) -> None:
+    """Logout: this session id is refused from now on (in this process; see the module docstring)."""
+    parsed = _parse(cookie)
+    if parsed is None:
+        return
+    now = int(time.time())
+    for sid, expires in list(_revoked.items()):
+        if expires < now:
+            del _revoked[sid]
+    _revoked[parsed[0]] = parsed[1]
+
+
+def login_throttled(client: str, now: float | None = None) -> bool:
+    """True when ``client`` failed :data:`LOGIN_FAILURES` logins within the window (guessing the token)."""
+    moment = time.monotonic() if now is None else now
+    recent = [t for t in _failures.get(client, []) if t > moment - LOGIN_WINDOW_S]
+    _failures[client] = recent
+    if not recent:
+        del _failures[client]
+    return len(recent) >= LOGIN_FAILURES
+
+
+def record_login_failure(client: str, now: float | None = None) -> None:
+    _failures.setdefault(client, []).append(time.monotonic() if now is None else now)
 
 
 def access(request: Request, config: EngineConfig) -> str:
@@ -50,7 +113,7 @@ def access(request: Request, config: EngineConfig) -> str:
     if bearer.lower().startswith("bearer ") and hmac.compare_digest(bearer[7:].strip().encode(), token.encode()):
         return "ok"
     cookie = request.cookies.get(SESSION_COOKIE, "")
-    if cookie and hmac.compare_digest(cookie.encode(), session_value(token).encode()):
+    if cookie and session_ok(token, cookie):
         return "ok"
     return "login"
 

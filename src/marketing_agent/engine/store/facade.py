@@ -24,9 +24,10 @@ from .reads import ReadOps
 from .replays import ReplayOps
 from .runs import RunOps
 from .schema import migrate
+from .traces import TraceOps
 
 
-class Store(QueueOps, AppOps, RunOps, ReadOps, ReplayOps):
+class Store(QueueOps, AppOps, RunOps, ReadOps, ReplayOps, TraceOps):
     """Owns the database. ``transaction()`` yields a :class:`Conn` for the write methods of its parts."""
 
     @classmethod

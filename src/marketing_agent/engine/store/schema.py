@@ -1,5 +1,6 @@
 """The engine's one schema history, for every table: runs, steps and queue (1–3), the dashboard's (4),
-bulk replays (5), flow control's (101+).
+bulk replays (5), event trace context (6),
+flow control's (101+).
 
 ``MIGRATIONS`` is an ordered list of (version, statements); ``engine_schema`` records the versions applied;
 ``migrate`` applies the missing ones in one transaction at start-up. To change the schema, append a version;
@@ -162,6 +163,13 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 replay_id TEXT NOT NULL, seq INTEGER NOT NULL, original_run_id TEXT NOT NULL, run_id TEXT,
                 PRIMARY KEY (replay_id, seq))""",
             """CREATE INDEX replay_runs_run ON replay_runs (run_id)""",
+        ],
+    ),
+    (
+        6,
+        [
+            # The W3C traceparent an event arrived with (store/traces.py): its runs join the sender's trace.
+            """ALTER TABLE events ADD COLUMN trace_parent TEXT""",
         ],
     ),
     # ---- flow control (docs/flow-control.md; statements in flow.py) ----
