@@ -14,6 +14,7 @@ from marketing_agent.functions.deps import (
     Notifications,
     RunNotice,
     RunServices,
+    SectionWriter,
     SkillExecutor,
     SkillOutcome,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "Notifications",
     "RunNotice",
     "RunServices",
+    "SectionWriter",
     "SkillExecute",
     "SkillExecuteCompleted",
     "SkillExecuteFailed",
