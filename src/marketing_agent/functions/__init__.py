@@ -1,6 +1,7 @@
 """The durable functions (Inngest SDK).
 
-skill-execute, feedback-process, notify-completion and monitor-executions.
+skill-execute, feedback-process, notify-completion, monitor-executions, and (with ``FunctionDeps.workflows``)
+workflow-run, schedule-tick and schedule-fire (``docs/workflows.md``).
 
 Thin by design: each step is one call into the services, the agent, storage or notify; step ids are
 stable; idempotency comes from run ids. See ``docs/functions.md``.
@@ -14,6 +15,7 @@ from marketing_agent.functions.deps import (
     RunNotice,
     RunServices,
     RunUsage,
+    SectionWriter,
     SkillExecutor,
     SkillOutcome,
 )
@@ -45,6 +47,7 @@ __all__ = [
     "RunNotice",
     "RunServices",
     "RunUsage",
+    "SectionWriter",
     "SkillExecute",
     "SkillExecuteCompleted",
     "SkillExecuteFailed",
