@@ -9,6 +9,10 @@ count the same way so an emoji-heavy text never overshoots.
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 from marketing_agent.notify._message import Notification
 
@@ -60,9 +64,100 @@ def render_notification_html(message: Notification, *, limit: int = MESSAGE_LIMI
     # The preview gets what is left; escaping only adds markup that Telegram strips before counting,
     # so counting the plain text against the remaining budget is exact enough and never over.
     fixed = visible_length(head + fields + link) + 2
-    preview = truncate(message.body.strip(), max(limit - fixed, 0))
-    body = f"\n\n{escape_html(preview)}" if preview else ""
-    return head + fields + body + link
+    budget = max(limit - fixed, 0)
+    while True:
+        preview = truncate(message.body.strip(), budget)
+        body = f"\n\n{markdown_to_telegram_html(preview)}" if preview else ""
+        # Rendering changes the visible length a little (list bullets, rules): cut more if it overshot.
+        overshoot = visible_length(head + fields + body + link) - limit
+        if overshoot <= 0 or budget == 0:
+            return head + fields + body + link
+        budget = max(budget - overshoot, 0)
+
+
+# CommonMark plus strikethrough; no raw HTML (a ``<tag>`` in the text is shown, escaped, as written).
+_MARKDOWN = MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
+#: Inline markup with a Telegram HTML equivalent (its subset: b, i, s, code, pre, a, blockquote).
+_INLINE_TAGS = {"strong": "b", "em": "i", "s": "s"}
+
+
+def markdown_to_telegram_html(text: str) -> str:
+    """Markdown (an output preview) as Telegram's HTML subset: headings and bold as ``<b>``, emphasis as
+    ``<i>``, links as ``<a>``, code as ``<code>``/``<pre>``, lists as bullet or numbered lines, quotes as
+    ``<blockquote>``. Everything else — raw HTML included — is escaped text, so Telegram never refuses it."""
+    out: list[str] = []
+    lists: list[list[int]] = []  # per open list: [next number] (ordered) or [] (bullets)
+    for token in _MARKDOWN.parse(text):
+        kind = token.type
+        if kind == "heading_open":
+            out.append("<b>")
+        elif kind == "heading_close":
+            out.append("</b>\n\n")
+        elif kind == "paragraph_close":
+            out.append("\n" if lists else "\n\n")
+        elif kind == "bullet_list_open":
+            lists.append([])
+        elif kind == "ordered_list_open":
+            lists.append([int(token.attrGet("start") or 1)])
+        elif kind in ("bullet_list_close", "ordered_list_close"):
+            lists.pop()
+            if not lists:
+                out.append("\n")
+        elif kind == "list_item_open" and lists:
+            indent = "  " * (len(lists) - 1)
+            numbers = lists[-1]
+            if numbers:
+                out.append(f"{indent}{numbers[0]}. ")
+                numbers[0] += 1
+            else:
+                out.append(f"{indent}• ")
+        elif kind == "blockquote_open":
+            out.append("<blockquote>")
+        elif kind == "blockquote_close":
+            out.append(_trim_end(out) + "</blockquote>\n\n")
+        elif kind in ("fence", "code_block"):
+            out.append(f"<pre>{escape_html(token.content.rstrip())}</pre>\n\n")
+        elif kind == "hr":
+            out.append("——————\n\n")
+        elif kind == "html_block":
+            out.append(escape_html(token.content) + "\n")
+        elif kind == "inline":
+            out.append(_inline(token.children or []))
+    return "".join(out).strip()
+
+
+def _trim_end(out: list[str]) -> str:
+    """Drop the blank lines the quote's last paragraph left, so the closing tag follows its text."""
+    while out and not out[-1].strip():
+        out.pop()
+    if out:
+        out[-1] = out[-1].rstrip("\n")
+    return ""
+
+
+def _inline(tokens: Sequence[Token]) -> str:
+    out: list[str] = []
+    for token in tokens:
+        kind = token.type
+        if kind == "text":
+            out.append(escape_html(token.content))
+        elif kind in ("softbreak", "hardbreak"):
+            out.append("\n")
+        elif kind == "code_inline":
+            out.append(f"<code>{escape_html(token.content)}</code>")
+        elif kind.endswith("_open") and kind[:-5] in _INLINE_TAGS:
+            out.append(f"<{_INLINE_TAGS[kind[:-5]]}>")
+        elif kind.endswith("_close") and kind[:-6] in _INLINE_TAGS:
+            out.append(f"</{_INLINE_TAGS[kind[:-6]]}>")
+        elif kind == "link_open":
+            out.append(f'<a href="{escape_html(str(token.attrGet("href") or ""))}">')
+        elif kind == "link_close":
+            out.append("</a>")
+        elif kind == "image":
+            out.append(escape_html(token.content or str(token.attrGet("src") or "")))
+        elif kind == "html_inline":
+            out.append(escape_html(token.content))
+    return "".join(out)
 
 
 def _strip_tags(markup: str) -> str:

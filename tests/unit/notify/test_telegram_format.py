@@ -63,3 +63,30 @@ def test_rendered_notification_fits_one_message(body: str) -> None:
 
 def test_visible_length_counts_what_telegram_counts() -> None:
     assert visible_length("<b>a &amp; b</b> 🚀") == len("a & b ") + 2
+
+
+def test_a_markdown_preview_is_rendered_as_telegram_html() -> None:
+    # Issue 17: previews showed raw markdown ("# Title", "**bold**") inside HTML-mode messages.
+    body = (
+        "# Launch plan\n\nShip **it** _now_ & <b>not a tag</b>, see [the docs](https://example.com/?a=1&b=2).\n\n"
+        "- one\n- two\n\n1. first\n2. second\n\n> a quote\n\n```\nx < y\n```\n\n<div>raw html</div>"
+    )
+    message = Notification(kind=NotificationKind.RUN_COMPLETED, title="Plan", body=body, link=None)
+    markup = render_notification_html(message)
+    text = parse_html(markup)  # Telegram would accept it
+    assert "<b>Launch plan</b>" in markup
+    assert "<b>it</b> <i>now</i> &amp; &lt;b&gt;not a tag&lt;/b&gt;" in markup
+    assert '<a href="https://example.com/?a=1&amp;b=2">the docs</a>' in markup
+    assert "• one\n• two" in text
+    assert "1. first\n2. second" in text
+    assert "<blockquote>a quote</blockquote>" in markup
+    assert "<pre>x &lt; y</pre>" in markup
+    assert "<div>raw html</div>" in text  # shown as written, escaped
+    for raw in ("# ", "**", "_now_", "```", "- one"):
+        assert raw not in text
+
+
+@pytest.mark.parametrize("body", ["- item\n" * 2000, "---\n\n" * 1500, "**b** " * 1500])
+def test_a_rendered_markdown_preview_still_fits_one_message(body: str) -> None:
+    message = Notification(kind=NotificationKind.ALERT, title="t", body=body, link="https://x.example")
+    assert utf16_len(parse_html(render_notification_html(message))) <= MESSAGE_LIMIT
