@@ -311,7 +311,9 @@ class FakeTelegram:
             raise ApiError(400, "Bad Request: message is too long")
         content: dict[str, Any] = {key: text} if text else {}
         if params.get("reply_markup"):
-            content["reply_markup"] = _validated_markup(params["reply_markup"])
+            markup = _validated_markup(params["reply_markup"])
+            if "inline_keyboard" in markup:  # like Telegram: a ForceReply is not echoed in the message
+                content["reply_markup"] = markup
         return content
 
     def _reply_to(self, chat_id: int, params: dict[str, Any]) -> dict[str, Any]:

@@ -140,7 +140,7 @@ def headings(text: str) -> list[str]:
     return found
 
 
-def _heading_key(text: str) -> str:
+def heading_key(text: str) -> str:
     """A heading reduced to its words: level, numbering, emphasis, punctuation and case do not matter."""
     text = re.sub(r"^#{1,6}\s*", "", text.strip())
     text = re.sub(r"^(?:\d+[.)]|[ivx]+\.)\s+", "", text, flags=re.IGNORECASE)
@@ -160,9 +160,9 @@ def check_format(text: str, *, required_sections: Sequence[str] = (), output_for
         except ValueError:
             warnings.append("output_format is json but the output is not valid JSON")
         return warnings
-    present = {_heading_key(h) for h in headings(text)}
+    present = {heading_key(h) for h in headings(text)}
     for section in required_sections:
-        key = _heading_key(section)
+        key = heading_key(section)
         if key and key not in present:
             warnings.append(f"missing required section: {section.strip()}")
     if fmt == "markdown" and not present and required_sections:

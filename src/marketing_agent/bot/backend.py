@@ -106,3 +106,12 @@ class BotBackend(Protocol):
     async def record_feedback(self, user_id: str, output_id: str, score: int) -> None:
         """Store a 1–5 rating with source ``telegram``; this also triggers ``feedback.process``."""
         ...
+
+    async def review_stage(
+        self, user_id: str, workflow_run_id: str, position: int, decision: str, notes: str | None = None
+    ) -> str:
+        """Review the stage at ``position`` of the user's workflow run; returns the stage's name.
+
+        Conflict when the stage does not await a review, WorkflowRunNotFound when it is not the user's.
+        """
+        ...

@@ -20,6 +20,7 @@ several webhook replicas can serve one bot.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -77,6 +78,7 @@ def rating(output_id: str, score: int) -> str:
     return _checked(f"rt:{output_id}:{score}")
 
 
+STAGE_REVIEW = "wr"
 #: Review buttons: one letter per decision, so id and stage position fit in 64 bytes.
 REVIEW_LETTERS = {"approve": "a", "revise": "v", "reject": "j"}
 _REVIEW_DECISIONS = {letter: decision for decision, letter in REVIEW_LETTERS.items()}
@@ -84,6 +86,22 @@ _REVIEW_DECISIONS = {letter: decision for decision, letter in REVIEW_LETTERS.ite
 
 def stage_review(decision: str, workflow_run_id: str, position: int) -> str:
     return _checked(f"wr:{REVIEW_LETTERS[decision]}:{workflow_run_id.replace('-', '')}:{position}")
+
+
+def revision_marker(workflow_run_id: str, position: int) -> str:
+    """Written into the "what should change?" question; the user's reply brings it back with the notes."""
+    return f"ref wr:{workflow_run_id.replace('-', '')}:{position}"
+
+
+_REVISION_REF = re.compile(r"ref wr:([0-9a-f]{32}):(\d{1,3})")
+
+
+def revision_ref(text: str) -> tuple[str, int] | None:
+    """(workflow run id, stage position) of a revision question, from its text; None for other messages."""
+    found = _REVISION_REF.search(text)
+    if found is None:
+        return None
+    return str(uuid.UUID(hex=found.group(1))), int(found.group(2))
 
 
 NOOP = "n"

@@ -10,6 +10,7 @@ import logging
 
 from telegram import (
     CallbackQuery,
+    ForceReply,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     InputFile,
@@ -145,10 +146,18 @@ class BotHandlers:
         await self._start_run(user, skill, request, working)
 
     async def free_text(self, update: Update, context: Context) -> None:
-        """Free text: a confident skill runs at once; otherwise the top three are offered as buttons."""
+        """Free text: a confident skill runs at once; otherwise the top three are offered as buttons.
+
+        A reply to the bot's "what should change?" question is the notes of a workflow stage's revision.
+        """
         message = update.effective_message
         user = await self._linked_user(update)
         if message is None or user is None or not message.text:
+            return
+        asked = message.reply_to_message
+        revision = callbacks.revision_ref(asked.text or "") if asked is not None else None
+        if revision is not None:
+            await self._revise(message, user, *revision)
             return
         detected = await self.backend.detect_skill(user.user_id, message.text)
         if detected.skill is not None:
@@ -226,6 +235,8 @@ class BotHandlers:
                 await self._full_output(query, user, parsed.value)
             elif parsed.action == "rt":
                 await self._rate(query, user, parsed.value, parsed.score)
+            elif parsed.action == callbacks.STAGE_REVIEW:
+                await self._review(query, user, parsed.value, parsed.score, parsed.decision)
         except MarketingAgentError as exc:
             await query.answer(exc.message[:200], show_alert=True)
 
@@ -281,6 +292,36 @@ class BotHandlers:
             # The user chose the skill; the text still names the client (keywords only: no model call).
             detected = await self.backend.detect_skill(user.user_id, original.text, use_model=False)
             await self._start_run(user, skill.name, detected.request, working, detected.client_id)
+
+    async def _review(
+        self, query: CallbackQuery, user: LinkedUser, workflow_run_id: str, position: int, decision: str
+    ) -> None:
+        """Approve / Reject act at once; Revise asks for the notes, which come back as a reply (stateless)."""
+        if decision == "revise":
+            await query.answer()
+            if isinstance(query.message, Message):
+                await query.message.reply_text(
+                    texts.revision_question(callbacks.revision_marker(workflow_run_id, position)),
+                    reply_markup=ForceReply(selective=True, input_field_placeholder="What should change?"),
+                )
+            return
+        stage = await self.backend.review_stage(user.user_id, workflow_run_id, position, decision)
+        await query.answer(texts.reviewed(stage, decision))
+        if isinstance(query.message, Message):
+            await query.message.edit_reply_markup(
+                InlineKeyboardMarkup(
+                    [[InlineKeyboardButton(texts.reviewed(stage, decision), callback_data=callbacks.NOOP)]]
+                )
+            )
+
+    async def _revise(self, message: Message, user: LinkedUser, workflow_run_id: str, position: int) -> None:
+        notes = (message.text or "").strip()
+        try:
+            stage = await self.backend.review_stage(user.user_id, workflow_run_id, position, "revise", notes)
+        except MarketingAgentError as exc:
+            await reply_html(message, texts.review_refused(exc.message))
+            return
+        await reply_html(message, texts.reviewed(stage, "revise"))
 
     async def _full_output(self, query: CallbackQuery, user: LinkedUser, run_id: str) -> None:
         output = await self.backend.get_output(user.user_id, run_id)

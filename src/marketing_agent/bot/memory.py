@@ -72,6 +72,7 @@ class InMemoryBotBackend:
         self.runs: dict[str, MemoryRun] = {}
         self.feedback: list[RecordedFeedback] = []
         self.processed_feedback: list[str] = []  # stands for the feedback.process events sent
+        self.reviews: list[tuple[str, str, int, str, str | None]] = []  # user, workflow run, position, decision, notes
         self._ids = itertools.count(1)
 
     # --- BotBackend ---------------------------------------------------------------------------------
@@ -134,6 +135,13 @@ class InMemoryBotBackend:
         if run.output is None:
             raise OutputNotFound("this run has no output yet")
         return run.output
+
+    async def review_stage(
+        self, user_id: str, workflow_run_id: str, position: int, decision: str, notes: str | None = None
+    ) -> str:
+        """Records the review; the stage is named ``stage-<position>``."""
+        self.reviews.append((user_id, workflow_run_id, position, decision, notes))
+        return f"stage-{position}"
 
     async def record_feedback(self, user_id: str, output_id: str, score: int) -> None:
         owned = any(r.output and r.output.output_id == output_id and r.user_id == user_id for r in self.runs.values())

@@ -17,7 +17,7 @@ from marketing_agent.bot.backend import (
     RunSummary,
     SkillSummary,
 )
-from marketing_agent.errors import InvalidApiKey, OutputNotFound, RunNotFound
+from marketing_agent.errors import InvalidApiKey, OutputNotFound, RunNotFound, WorkflowRunNotFound
 from marketing_agent.services import Database, EventSender
 from marketing_agent.settings import Settings
 from marketing_agent.storage import ObjectStore, open_object_store
@@ -140,6 +140,19 @@ class ServicesBotBackend:
             overall_score=score,
             source=services.FeedbackSource.TELEGRAM.value,
         )
+
+    async def review_stage(
+        self, user_id: str, workflow_run_id: str, position: int, decision: str, notes: str | None = None
+    ) -> str:
+        user = uuid.UUID(user_id)
+        run = await services.get_workflow_run(self._db, user, workflow_run_id)
+        stage = next((s for s in run.stages if s.position == position), None)
+        if stage is None:
+            raise WorkflowRunNotFound("that stage no longer exists")
+        await services.review_stage(
+            self._db, self._events, user, run.id, stage.name, services.ReviewDecision(decision), notes
+        )
+        return stage.name
 
 
 def detected_skill(detection: Detection) -> DetectedSkill:

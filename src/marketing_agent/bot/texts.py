@@ -103,3 +103,19 @@ def status(runs: Sequence[RunSummary]) -> str:
             line += f"\n    {escape_html(truncate(run.error, 160))}"
         lines.append(line)
     return "\n".join(lines)
+
+
+_DECIDED = {"approve": "Approved", "revise": "Revision asked", "reject": "Rejected"}
+
+
+def reviewed(stage: str, decision: str) -> str:
+    return f"{_DECIDED.get(decision, decision)}: {stage}"  # plain text (button labels, answers)
+
+
+def revision_question(marker: str) -> str:
+    """Plain text (sent without parse mode): reply with the notes; the marker says which stage."""
+    return f"What should change? Reply to this message with your notes for the revision.\n({marker})"
+
+
+def review_refused(reason: str) -> str:
+    return f"❌ Could not record the review: {escape_html(reason)}"

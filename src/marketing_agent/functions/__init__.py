@@ -1,6 +1,7 @@
 """The durable functions (Inngest SDK).
 
-skill-execute, feedback-process, notify-completion and monitor-executions.
+skill-execute, feedback-process, notify-completion, monitor-executions, and (with ``FunctionDeps.workflows``)
+workflow-run, schedule-tick and schedule-fire (``docs/workflows.md``).
 
 Thin by design: each step is one call into the services, the agent, storage or notify; step ids are
 stable; idempotency comes from run ids. See ``docs/functions.md``.
@@ -13,6 +14,7 @@ from marketing_agent.functions.deps import (
     Notifications,
     RunNotice,
     RunServices,
+    SectionWriter,
     SkillExecutor,
     SkillOutcome,
 )
@@ -43,6 +45,7 @@ __all__ = [
     "Notifications",
     "RunNotice",
     "RunServices",
+    "SectionWriter",
     "SkillExecute",
     "SkillExecuteCompleted",
     "SkillExecuteFailed",

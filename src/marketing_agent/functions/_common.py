@@ -10,13 +10,15 @@ runs once per attempt and uses the module's ``logging.getLogger(__name__)``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import inngest
 
-from marketing_agent.errors import MarketingAgentError
+from marketing_agent.errors import LLMError, MarketingAgentError
 from marketing_agent.functions.deps import AlertRecord, ChannelTarget, Notifications
 
 
@@ -34,6 +36,14 @@ def failure_result(exc: BaseException) -> dict[str, Any]:
     """A permanent error as a step result: the function reads it and takes its failure path."""
     code = exc.code if isinstance(exc, MarketingAgentError) else type(exc).__name__
     return {"failed": True, "code": code, "error": str(exc) or code}
+
+
+def retry_later(exc: Exception) -> Exception:
+    """The error to raise for a retryable failure: honour the provider's Retry-After when it sent one."""
+    if isinstance(exc, LLMError) and exc.retry_after_seconds:
+        delay = timedelta(seconds=max(1, math.ceil(exc.retry_after_seconds)))
+        return inngest.RetryAfterError(str(exc), delay)
+    return exc
 
 
 def step_safe(text: str) -> str:

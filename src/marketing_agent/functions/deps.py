@@ -135,6 +135,35 @@ class SkillExecutor(Protocol):
         ...
 
 
+class SectionWriter(Protocol):
+    """Small-model mode (``marketing_agent.agent.sectioned``): a run written one required section per step.
+
+    Plans and sections cross the step boundary as the JSON forms of ``SectionPlan`` / ``WrittenSection``.
+    Both calls raise a retryable error for a transient failure and a non-retryable one otherwise.
+    """
+
+    async def plan(self, skill_name: str, message: str, options: dict[str, Any]) -> dict[str, Any] | None:
+        """The plan, or None when the skill has no sections to write one by one (it then runs as one call)."""
+        ...
+
+    async def write(
+        self,
+        skill_name: str,
+        message: str,
+        client_slug: str | None,
+        options: dict[str, Any],
+        plan: dict[str, Any],
+        index: int,
+        written: Sequence[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """Section ``index`` (0-based) of ``plan``, given the sections ``written`` before it."""
+        ...
+
+    def outcome(self, skill_name: str, plan: dict[str, Any], written: Sequence[dict[str, Any]]) -> SkillOutcome:
+        """The run's outcome from its sections (pure: it runs again on every replay)."""
+        ...
+
+
 class SkillAgent(Protocol):
     """The agent loop's step work (``marketing_agent.agent.loop.AgentLoop`` behind the catalog)."""
 
@@ -227,3 +256,5 @@ class FunctionDeps:
     workflows: WorkflowServices | None = None
     #: The multi-turn tool loop; None: every run is the single ``execute-skill`` step.
     agent: SkillAgent | None = None
+    #: Set when runs go through the offline model: they are then written section by section.
+    sections: SectionWriter | None = None

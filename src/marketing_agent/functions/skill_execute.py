@@ -8,6 +8,9 @@ Steps (ids are part of the durable state: never rename them)::
 A skill with tools replaces ``execute-skill`` by the agent loop's steps (``llm-turn-N``,
 ``tool-N-<name>``, ``record-trace``; see ``functions.skill_loop``).
 
+With the offline model, ``execute-skill`` is replaced by ``plan-sections → write-section-1 … N``, one step
+per required section of the skill (small-model mode, :mod:`marketing_agent.functions.skill_sections`).
+
 Failure paths (what the seed got wrong is fixed here):
 
 * a retryable error (rate limit, overload, 5xx, timeout) raises inside its step, so the engine retries
@@ -32,7 +35,6 @@ run id, which the event API deduplicates.
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
@@ -42,8 +44,7 @@ import inngest
 from pydantic import ValidationError
 
 from marketing_agent.agent.run_options import StoredRunOptions
-from marketing_agent.errors import LLMError
-from marketing_agent.functions._common import failure_result, is_permanent
+from marketing_agent.functions._common import failure_result, is_permanent, retry_later
 from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
 from marketing_agent.functions.events import (
     SkillExecute,
@@ -51,6 +52,7 @@ from marketing_agent.functions.events import (
     SkillExecuteFailed,
 )
 from marketing_agent.functions.skill_loop import run_llm
+from marketing_agent.functions.skill_sections import execute_by_sections
 from marketing_agent.storage import keys
 
 logger = logging.getLogger(__name__)
@@ -133,14 +135,6 @@ def _output_type(options: dict[str, Any] | None) -> str | None:
         return None
 
 
-def _retry_later(exc: Exception) -> Exception:
-    """The error to raise for a retryable failure: honour the provider's Retry-After when it sent one."""
-    if isinstance(exc, LLMError) and exc.retry_after_seconds:
-        delay = timedelta(seconds=max(1, math.ceil(exc.retry_after_seconds)))
-        return inngest.RetryAfterError(str(exc), delay)
-    return exc
-
-
 def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.Function[Any]:
     services = deps.services
 
@@ -203,17 +197,24 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 if is_permanent(exc):
                     return failure_result(exc)
                 logger.warning("skill run %s attempt %d: retryable error: %s", run_id, ctx.attempt, exc)
-                raise _retry_later(exc) from exc
+                raise retry_later(exc) from exc
             return {"failed": False, **asdict(outcome)}
 
-        async def single_step(plan_warnings: list[str]) -> dict[str, Any]:
+        async def execute_whole() -> dict[str, Any]:
             value: dict[str, Any] = await ctx.step.run("execute-skill", execute_step)
+            return value
+
+        async def single_step(plan_warnings: list[str]) -> dict[str, Any]:
+            if deps.sections is not None:  # the offline model: one step per required section
+                value = await execute_by_sections(ctx, deps.sections, data, client_slug, execute_whole)
+            else:
+                value = await execute_whole()
             if plan_warnings and not value["failed"]:
                 value = {**value, "warnings": [*plan_warnings, *(value["warnings"] or ())]}
             return value
 
         # The one call site of the LLM work: one step, or the multi-turn tool loop (functions.skill_loop).
-        executed = await run_llm(ctx, deps, data, client_slug, single_step, _retry_later)
+        executed = await run_llm(ctx, deps, data, client_slug, single_step, retry_later)
         if executed["failed"]:
             return await give_up(executed)
         outcome = outcome_from_json(executed)

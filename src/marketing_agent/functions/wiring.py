@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 import inngest
 from fastapi import FastAPI
 
+from marketing_agent.agent import sectioned
 from marketing_agent.agent.execute import SkillOptions, SkillResult, execute_skill
-from marketing_agent.agent.llm import LLMProvider, Message, make_provider
+from marketing_agent.agent.llm import LLMProvider, Message, make_provider, select_provider_name
 from marketing_agent.agent.loop import AgentLoop, TurnDecision
 from marketing_agent.agent.loop_records import LoopPlan, TurnRecord
 from marketing_agent.agent.run_options import StoredRunOptions
@@ -34,7 +36,7 @@ from marketing_agent.functions.registry import serve_functions
 from marketing_agent.functions.workflow_adapters import DatabaseWorkflowServices
 from marketing_agent.notify import NotifierRegistry, build_notifiers
 from marketing_agent.services import Database, EventSender, make_inngest_client
-from marketing_agent.settings import Settings
+from marketing_agent.settings import LLMProviderName, Settings
 from marketing_agent.storage import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -153,6 +155,56 @@ def _outcome(result: SkillResult) -> SkillOutcome:
     )
 
 
+class CatalogSectionWriter:
+    """:class:`~marketing_agent.functions.deps.SectionWriter` over the executor's catalog and provider
+    (``marketing_agent.agent.sectioned``)."""
+
+    def __init__(self, executor: CatalogSkillExecutor, settings: Settings, store: ObjectStore) -> None:
+        self._executor = executor
+        self._settings = settings
+        self._store = store
+
+    async def plan(self, skill_name: str, message: str, options: dict[str, Any]) -> dict[str, Any] | None:
+        skill = await self._executor.skill(skill_name)
+        plan = sectioned.plan_sections(skill, message, _llm_options(options, self._settings))
+        return plan.to_dict() if plan else None
+
+    async def write(
+        self,
+        skill_name: str,
+        message: str,
+        client_slug: str | None,
+        options: dict[str, Any],
+        plan: dict[str, Any],
+        index: int,
+        written: Sequence[dict[str, Any]],
+    ) -> dict[str, Any]:
+        section = await sectioned.write_section(
+            await self._executor.skill(skill_name),
+            sectioned.SectionPlan.from_dict(plan),
+            index,
+            message,
+            client_slug,
+            [sectioned.WrittenSection.from_dict(s) for s in written],
+            _llm_options(options, self._settings),
+            provider=self._executor.provider(),
+            store=self._store,
+        )
+        return section.to_dict()
+
+    def outcome(self, skill_name: str, plan: dict[str, Any], written: Sequence[dict[str, Any]]) -> SkillOutcome:
+        result = sectioned.join_sections(
+            skill_name, sectioned.SectionPlan.from_dict(plan), [sectioned.WrittenSection.from_dict(s) for s in written]
+        )
+        return _outcome(result)
+
+
+def small_model_mode(settings: Settings, provider: LLMProvider | None) -> bool:
+    """True when runs go through the offline model: the given provider's, else the configured one's name."""
+    name = provider.name if provider is not None else select_provider_name(settings)
+    return name is LLMProviderName.LOCAL
+
+
 def build_function_deps(
     settings: Settings,
     *,
@@ -168,7 +220,8 @@ def build_function_deps(
 
     ``events`` (how the app sends events: schedules start runs with it) adds the workflow and schedule
     functions. ``provider`` and ``catalog`` default to being made on first use (see :class:`CatalogSkillExecutor`;
-    close ``deps.execute`` then). Runs from the Telegram bot get their message edited by the bot's
+    close ``deps.execute`` then). With the offline model, runs are written section by section
+    (``deps.sections``, small-model mode). Runs from the Telegram bot get their message edited by the bot's
     ``origin_editor`` when ``TELEGRAM_BOT_TOKEN`` is set.
     """
     if telegram_origin_editor is None and settings.telegram_bot_token is not None:
@@ -186,6 +239,7 @@ def build_function_deps(
         ),
         workflows=None if events is None else DatabaseWorkflowServices(settings, database, store, notifiers, events),
         agent=executor,
+        sections=CatalogSectionWriter(executor, settings, store) if small_model_mode(settings, provider) else None,
     )
 
 
@@ -276,8 +330,10 @@ class FunctionsMount:
 
 
 __all__ = [
+    "CatalogSectionWriter",
     "CatalogSkillExecutor",
     "FunctionsMount",
     "build_function_deps",
     "close_inngest_client",
+    "small_model_mode",
 ]

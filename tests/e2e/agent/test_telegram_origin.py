@@ -20,6 +20,8 @@ CHAT = 5151
 async def test_the_bots_message_is_edited_instead_of_a_second_message(system: AgentSystem) -> None:
     first = await system.wait_run(await system.start_run())  # any run, to learn the test user's id
     user_id = (await get_skill_run(system.database, uuid.UUID(first["id"]))).user_id
+    # Its notification must be over before the chat is linked, or a slow one lands in the chat too.
+    await system.wait_engine_runs("notify-completion", count=1)
     await link_telegram_chat(system.database, user_id, CHAT)
     async with httpx.AsyncClient() as http:  # what the bot does when it accepts a request
         working = await http.post(

@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
+import httpx
+
+from marketing_agent.services import create_user
 from support.agent_system import AgentSystem
 from support.fake_llm_server import FakeReply
 
@@ -131,3 +134,28 @@ async def test_cancel_stops_a_waiting_workflow(system: AgentSystem) -> None:
     assert (await system.api.post(f"/workflow-runs/{wr}/cancel")).status_code == 409
     [engine_run] = await system.wait_engine_runs("workflow-run")
     assert engine_run["status"] == "CANCELLED"
+
+
+async def test_bad_input_and_other_users_ids(system: AgentSystem) -> None:
+    missing = await system.api.post("/workflows/review-chain/runs", json={"inputs": {}})
+    assert missing.status_code == 422
+    assert missing.json()["error"]["details"][0]["field"] == "inputs.product"
+    unknown = await system.api.post("/workflows/review-chain/runs", json={"inputs": {"product": "x", "colour": "red"}})
+    assert unknown.status_code == 422
+    assert (await system.api.post("/workflows/no-such-flow/runs", json={"inputs": {}})).status_code == 404
+    bad = await system.api.post("/workflow-runs/00000000-0000-4000-8000-000000000000/stages/draft/review", json={})
+    assert bad.status_code == 422  # decision is required
+
+    wr = await start_workflow(system, "review-chain", {"product": "Acme CI"})
+    await wait_workflow(system, wr, stage="draft", status="awaiting_review")
+    other_key = (await create_user(system.database, "other@example.com")).api_key
+    async with httpx.AsyncClient(
+        base_url=str(system.api.base_url), headers={"Authorization": f"Bearer {other_key}"}, timeout=30
+    ) as other:
+        assert (await other.get(f"/workflow-runs/{wr}")).status_code == 404
+        review = await other.post(f"/workflow-runs/{wr}/stages/draft/review", json={"decision": "approve"})
+        assert review.status_code == 404
+        assert (await other.post(f"/workflow-runs/{wr}/cancel")).status_code == 404
+        assert (await other.get("/workflow-runs")).json()["data"]["total"] == 0
+    still = await wait_workflow(system, wr, stage="draft", status="awaiting_review")
+    assert still["status"] == "awaiting_review"

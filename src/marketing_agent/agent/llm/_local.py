@@ -33,6 +33,8 @@ CONTEXT_WINDOW = 8192
 MAX_OUTPUT_TOKENS = 1024
 # Room for the chat template's role markers around the messages.
 _TEMPLATE_OVERHEAD_TOKENS = 64
+# llama.cpp's penalty on recently used tokens when the request sets none.
+DEFAULT_REPETITION_PENALTY = 1.1
 
 HOW_TO_CONFIGURE = (
     "Set ANTHROPIC_API_KEY (Anthropic), or OPENAI_API_KEY / OPENAI_BASE_URL (OpenAI or a compatible "
@@ -150,6 +152,16 @@ class LocalProvider:
         if request.model != LOCAL_MODEL_NAME:
             warnings.append(f"the local provider runs only {LOCAL_MODEL_NAME}; model {request.model!r} ignored")
         max_tokens = min(request.max_tokens, MAX_OUTPUT_TOKENS)
+        sampling: dict[str, Any] = {
+            "max_tokens": max_tokens,
+            "temperature": request.temperature if request.temperature is not None else 0.7,
+            "repeat_penalty": request.repetition_penalty or DEFAULT_REPETITION_PENALTY,
+        }
+        if request.stop:
+            sampling["stop"] = list(request.stop)
+        grammar = _grammar(request.json_schema)
+        if grammar is not None:
+            sampling["grammar"] = grammar
         with lock:
             system = self._fit_system(model, request, max_tokens, warnings)
             messages: list[dict[str, str]] = []
@@ -157,13 +169,15 @@ class LocalProvider:
                 messages.append({"role": "system", "content": system})
             messages.extend({"role": m.role, "content": m.content} for m in request.messages)
             try:
-                result = model.create_chat_completion(
-                    messages=messages,
-                    max_tokens=max_tokens,
-                    temperature=request.temperature if request.temperature is not None else 0.7,
-                    repeat_penalty=1.1,
-                    grammar=_grammar(request.json_schema),
-                )
+                if request.prefill:
+                    # The chat API always opens a fresh assistant turn; to make the model continue a given
+                    # start, the prompt is rendered with the model's own chat template and completed as text.
+                    prompt = _chat_prompt(model, messages) + request.prefill
+                    result = model.create_completion(prompt=prompt, **sampling)
+                    text = result["choices"][0].get("text") or ""
+                else:
+                    result = model.create_chat_completion(messages=messages, **sampling)
+                    text = result["choices"][0]["message"].get("content") or ""
             except ValueError as exc:  # llama.cpp's type for "the prompt does not fit the window"
                 raise LLMFatalError(
                     f"the local model could not take the prompt: {exc}", details={"provider": "local"}
@@ -171,7 +185,7 @@ class LocalProvider:
         choice = result["choices"][0]
         usage = result.get("usage") or {}
         return LLMResponse(
-            text=choice["message"].get("content") or "",
+            text=text,
             model=LOCAL_MODEL_NAME,
             provider=self.name,
             input_tokens=int(usage.get("prompt_tokens", 0)),
@@ -187,7 +201,11 @@ class LocalProvider:
         cut is the tail of the client context or references.
         """
         system = request.system_text
-        user_tokens = sum(len(model.tokenize(m.content.encode(), add_bos=False)) for m in request.messages)
+        user_tokens = sum(
+            len(model.tokenize(text.encode(), add_bos=False))
+            for text in (*(m.content for m in request.messages), request.prefill)
+            if text
+        )
         room = self._n_ctx - max_tokens - user_tokens - _TEMPLATE_OVERHEAD_TOKENS
         tokens = model.tokenize(system.encode(), add_bos=False)
         if len(tokens) <= room:
@@ -202,3 +220,18 @@ class LocalProvider:
             f"the local model's {self._n_ctx}-token window: system prompt cut from {len(tokens)} to {room} tokens"
         )
         return str(kept)
+
+
+def _chat_prompt(model: Any, messages: list[dict[str, str]]) -> str:
+    """The messages rendered with the chat template stored in the model file, ending with an open
+    assistant turn."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = model.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise LLMFatalError("the local model file carries no chat template", details={"provider": "local"})
+    eos = model.detokenize([model.token_eos()], special=True).decode("utf-8", errors="ignore")
+    bos = model.detokenize([model.token_bos()], special=True).decode("utf-8", errors="ignore")
+    formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=True)
+    chat: Any = messages  # llama_cpp types them as its own TypedDicts; these are the same plain dicts
+    return str(formatter(messages=chat).prompt)

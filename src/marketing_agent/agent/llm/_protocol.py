@@ -84,6 +84,12 @@ class LLMRequest:
     #: When set, the answer must be one JSON object matching this schema: Anthropic and OpenAI enforce it
     #: with their structured outputs, the local model with a llama.cpp grammar built from it.
     json_schema: Mapping[str, Any] | None = None
+    # For small-model mode (``agent/sectioned.py``), honoured by the local provider only: the text the answer
+    # starts with (the model continues it; the returned text leaves it out), strings that end the answer,
+    # and llama.cpp's repetition penalty. The remote providers leave them unread.
+    prefill: str = ""
+    stop: tuple[str, ...] = ()
+    repetition_penalty: float | None = None
 
     @property
     def system_text(self) -> str:
