@@ -190,7 +190,7 @@ def _per_user_average(ratings: Sequence[tuple[uuid.UUID, int]]) -> float | None:
 
 
 async def process_feedback(
-    db: Database, feedback_id: uuid.UUID | str, *, now: datetime | None = None
+    db: Database, feedback_id: uuid.UUID | str, *, now: datetime | None = None, recorded_by: str | None = None
 ) -> FeedbackOutcome:
     """Fold one feedback into its skill's metrics and check the skill's health, in one transaction.
 
@@ -256,14 +256,16 @@ async def process_feedback(
                     f"skill {skill} averages {average:.2f}/5 over its last {len(recent)} feedbacks "
                     f"(below {HEALTH_THRESHOLD:.0f})"
                 ),
-                # feedbackId: the cause, so a retried step (committed, then crashed before its result was
-                # stored) knows the alert is its own to deliver (functions/adapters.py).
+                # feedbackId and recordedBy (the function run): the cause, so a retried step (committed, then
+                # crashed before its result was stored) knows the alert is its own to deliver — and a later
+                # processing of the same feedback (its rating was changed) knows it is not.
                 details={
                     "skillName": skill,
                     "average": average,
                     "window": len(recent),
                     "day": day,
                     "feedbackId": str(key),
+                    **({"recordedBy": recorded_by} if recorded_by else {}),
                 },
             )
             await session.flush()
