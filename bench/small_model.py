@@ -11,7 +11,7 @@ long repeated paragraph weighs as much as it reads.
 Runs are sequential, through the same ``write_section`` / ``join_sections`` the durable steps call, for one
 fixed client and brief, at small-model mode's own temperature (``--temperature 0`` for greedy decoding, which
 a 135M model turns into loops), so two passes differ a little.
-``--max-tokens`` (a run's ``maxTokens``, split over the sections) keeps the whole pass short on a small
+``--section-tokens N`` (a run's ``maxTokens`` of N per section) keeps the whole pass short on a small
 machine; ``--show`` prints each output too.
 """
 
@@ -77,17 +77,19 @@ class Row:
 
 
 async def measure(
-    skill_names: list[str] | None, max_tokens: int | None, temperature: float | None, show: bool
+    skill_names: list[str] | None, section_tokens: int | None, temperature: float | None, show: bool
 ) -> list[Row]:
     catalog = await load_skill_catalog(None, None)
     store = MemoryObjectStore()
     await store.put(f"clients/{CLIENT}/profile.md", PROFILE.encode())
     provider = LocalProvider.from_installed()
-    options = SkillOptions(max_tokens=max_tokens, temperature=temperature)
     rows: list[Row] = []
     names = skill_names or sorted(s.name for s in catalog.skills.values() if s.source is SkillSource.BUILTIN)
     for name in names:
         skill = catalog.require(name)
+        count = len(skill.metadata.required_sections)
+        max_tokens = section_tokens * count if section_tokens and count else None
+        options = SkillOptions(max_tokens=max_tokens, temperature=temperature)
         plan: SectionPlan | None = plan_sections(skill, BRIEF, options)
         if plan is None:
             print(f"{name}: no required sections; not run in small-model mode", file=sys.stderr)
@@ -148,12 +150,12 @@ def table(rows: list[Row]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.small_model", description=__doc__.split("\n")[0])
     parser.add_argument("--skills", help="comma-separated skill names (default: every built-in skill)")
-    parser.add_argument("--max-tokens", type=int, default=None, help="a run's maxTokens, split over sections")
+    parser.add_argument("--section-tokens", type=int, default=None, help="most tokens per section")
     parser.add_argument("--temperature", type=float, default=None, help="sampling temperature (default: the mode's)")
     parser.add_argument("--show", action="store_true", help="print each output (to stderr)")
     args = parser.parse_args(argv)
     names = [s.strip() for s in args.skills.split(",") if s.strip()] if args.skills else None
-    rows = asyncio.run(measure(names, args.max_tokens, args.temperature, args.show))
+    rows = asyncio.run(measure(names, args.section_tokens, args.temperature, args.show))
     print(table(rows))
     return 0 if all(r.present for r in rows) else 1
 

@@ -27,6 +27,7 @@ from marketing_agent.functions import (
     ChannelTarget,
     FunctionDeps,
     RunNotice,
+    RunUsage,
     SkillOutcome,
 )
 from marketing_agent.storage import MemoryObjectStore
@@ -87,8 +88,10 @@ class FakeServices:
             raise ClientNotFound(f"client {client_id} not found")
         return self.client_slugs[client_id]
 
-    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str:
+    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str | None:
         self.calls.append(("record_output", run_id))
+        if run_id not in self.outputs and self.runs[run_id].status not in {"queued", "running"}:
+            return None  # as the services: a cancelled run gets no output
         row = self.outputs.setdefault(run_id, {"id": f"out-{run_id}", "key": key, "title": title, "content": content})
         return str(row["id"])
 
@@ -100,7 +103,7 @@ class FakeServices:
             run.outcome = outcome
         return run.status == "completed"
 
-    async def mark_run_failed(self, run_id: str, error: str) -> bool:
+    async def mark_run_failed(self, run_id: str, error: str, usage: RunUsage | None = None) -> bool:
         self.calls.append(("mark_run_failed", run_id))
         if run_id not in self.runs:
             raise NotFound(f"run {run_id} not found")
@@ -133,7 +136,7 @@ class FakeServices:
         self.calls.append(("list_user_channels", user_id))
         return self.channels.get(user_id, [])
 
-    async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
+    async def process_feedback(self, feedback_id: str, engine_run_id: str) -> AlertRecord | None:
         self.calls.append(("process_feedback", feedback_id))
         if feedback_id not in self.feedback_alerts:
             raise NotFound(f"feedback {feedback_id} not found")

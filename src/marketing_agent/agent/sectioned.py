@@ -38,6 +38,7 @@ from marketing_agent.storage import ObjectStore
 __all__ = [
     "PROFILE_BUDGET_TOKENS",
     "SECTION_MAX_TOKENS",
+    "SECTION_MIN_TOKENS",
     "SECTION_REPETITION_PENALTY",
     "SECTION_TEMPERATURE",
     "SectionPlan",
@@ -46,6 +47,7 @@ __all__ = [
     "clean_section_body",
     "join_sections",
     "plan_sections",
+    "run_title",
     "section_format",
     "write_section",
 ]

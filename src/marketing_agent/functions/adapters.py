@@ -17,8 +17,8 @@ from pydantic import ValidationError
 
 from marketing_agent import services
 from marketing_agent.agent.run_options import StoredRunOptions
-from marketing_agent.errors import ClientNotFound, ConfigError, NotificationRejected
-from marketing_agent.functions.deps import AlertRecord, ChannelTarget, RunNotice, SkillOutcome
+from marketing_agent.errors import ClientNotFound, ConfigError, Conflict, NotificationRejected
+from marketing_agent.functions.deps import AlertRecord, ChannelTarget, RunNotice, RunUsage, SkillOutcome
 from marketing_agent.notify import (
     AlertMessage,
     ChannelAddress,
@@ -78,10 +78,13 @@ class DatabaseRunServices:
             raise ClientNotFound(f"client {client_id} not found")
         return slug
 
-    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str:
-        output = await services.record_output(
-            self._db, run_id, storage_key=key, title=title, content=content, format=output_format
-        )
+    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str | None:
+        try:
+            output = await services.record_output(
+                self._db, run_id, storage_key=key, title=title, content=content, format=output_format
+            )
+        except Conflict:  # cancelled while the LLM worked: no output
+            return None
         return str(output.id)
 
     async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> bool:
@@ -96,8 +99,15 @@ class DatabaseRunServices:
         )
         return run.status is services.SkillRunStatus.COMPLETED
 
-    async def mark_run_failed(self, run_id: str, error: str) -> bool:
-        run = await services.mark_run_failed(self._db, run_id, error)
+    async def mark_run_failed(self, run_id: str, error: str, usage: RunUsage | None = None) -> bool:
+        run = await services.mark_run_failed(
+            self._db,
+            run_id,
+            error,
+            tokens_input=usage.tokens_in if usage else None,
+            tokens_output=usage.tokens_out if usage else None,
+            cost_usd=usage.cost_usd if usage else None,
+        )
         return run.status is services.SkillRunStatus.FAILED
 
     async def record_run_trace(self, run_id: str, trace: dict[str, Any]) -> None:
@@ -121,10 +131,19 @@ class DatabaseRunServices:
             preview=run.output.preview if run.output else None,
             output_id=str(run.output.id) if run.output else None,
             error=run.error_message,
+            client=await self._client_name(run.user_id, run.client_id),
             telegram_chat_id=chat,
             telegram_message_id=message,
             workflow_run_id=str(workflow.get("workflowRunId")) if isinstance(workflow, dict) else None,
         )
+
+    async def _client_name(self, user_id: uuid.UUID, client_id: uuid.UUID | None) -> str | None:
+        if client_id is None:
+            return None
+        try:
+            return (await services.get_client(self._db, user_id, client_id)).name
+        except ClientNotFound:  # deleted since: the notice goes out without it
+            return None
 
     async def list_user_channels(self, user_id: str) -> Sequence[ChannelTarget]:
         channels = await services.list_user_channels(self._db, _uuid(user_id))
@@ -137,13 +156,17 @@ class DatabaseRunServices:
             for channel in channels
         ]
 
-    async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
-        outcome = await services.process_feedback(self._db, feedback_id)
+    async def process_feedback(self, feedback_id: str, engine_run_id: str) -> AlertRecord | None:
+        outcome = await services.process_feedback(self._db, feedback_id, recorded_by=engine_run_id)
         if outcome.alert is None:
             return None
         # A retried step (the first attempt committed, then crashed before its result was stored) sees
-        # alert_created False; an alert that names this feedback as its cause is still ours to deliver.
-        ours = outcome.alert_created or outcome.alert.details.get("feedbackId") == str(outcome.feedback_id)
+        # alert_created False; an alert this feedback raised in this very function run is still ours to
+        # deliver. Another function run (the same feedback processed again after its rating changed) is not.
+        details = outcome.alert.details
+        ours = outcome.alert_created or (
+            details.get("feedbackId") == str(outcome.feedback_id) and details.get("recordedBy") == engine_run_id
+        )
         if not ours:
             return None
         average = f"{outcome.recent_average:.2f}" if outcome.recent_average is not None else "n/a"
@@ -193,12 +216,14 @@ class ChannelNotifications:
                 title=notice.title or f"{notice.skill_name} output",
                 preview=notice.preview or "",
                 link=services.output_link(self._settings, notice.output_id),
+                client=notice.client,
             )
         return run_failed_notification(
             run_id=notice.run_id,
             skill=notice.skill_name,
             error=notice.error or f"the run is {notice.status}",
             link=f"{api}/api/v1/runs/{notice.run_id}",
+            client=notice.client,
         )
 
     async def send_run_notice(self, notice: RunNotice, target: ChannelTarget) -> None:

@@ -35,6 +35,22 @@ class SkillOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class RunUsage:
+    """Tokens and cost of the LLM calls a failed run made before it failed (JSON-safe)."""
+
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tokens_in": self.tokens_in, "tokens_out": self.tokens_out, "cost_usd": self.cost_usd}
+
+    @classmethod
+    def from_json(cls, raw: Any) -> RunUsage | None:
+        return cls(**raw) if isinstance(raw, dict) else None
+
+
+@dataclass(frozen=True, slots=True)
 class RunNotice:
     """Everything a completion or failure notification says about one skill run."""
 
@@ -46,6 +62,8 @@ class RunNotice:
     preview: str | None = None
     output_id: str | None = None
     error: str | None = None
+    #: The client's name when the run was for one (the notification's ``client`` field).
+    client: str | None = None
     #: Telegram chat and "working on it" message when the run was started from the bot.
     telegram_chat_id: str | None = None
     telegram_message_id: int | None = None
@@ -91,17 +109,19 @@ class RunServices(Protocol):
 
     async def get_client_slug(self, client_id: str) -> str: ...
 
-    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str:
-        """Insert the run's output row (at most one per run) and return its id."""
+    async def record_output(self, run_id: str, *, key: str, title: str, content: str, output_format: str) -> str | None:
+        """Insert the run's output row (at most one per run) and return its id; None when the run was
+        cancelled (or otherwise ended) meanwhile: it gets no output."""
         ...
 
     async def mark_run_completed(self, run_id: str, outcome: SkillOutcome) -> bool:
         """True when the run is completed now; False when it was cancelled meanwhile (left alone)."""
         ...
 
-    async def mark_run_failed(self, run_id: str, error: str) -> bool:
+    async def mark_run_failed(self, run_id: str, error: str, usage: RunUsage | None = None) -> bool:
         """True when the run is failed now (by this call or an earlier attempt of it); False when it had
-        ended otherwise (cancelled, completed) and was left alone."""
+        ended otherwise (cancelled, completed) and was left alone. ``usage``: what the LLM calls made before
+        the failure cost, recorded on the run."""
         ...
 
     async def get_run_notice(self, run_id: str) -> RunNotice: ...
@@ -110,8 +130,9 @@ class RunServices(Protocol):
         """The user's enabled channels."""
         ...
 
-    async def process_feedback(self, feedback_id: str) -> AlertRecord | None:
-        """Update metrics and check the skill's health; the alert when one was newly raised."""
+    async def process_feedback(self, feedback_id: str, engine_run_id: str) -> AlertRecord | None:
+        """Update metrics and check the skill's health; the alert when this feedback raised one in the
+        function run ``engine_run_id`` (now, or in an earlier attempt of the same step)."""
         ...
 
     async def record_stuck_run_alerts(self, threshold_seconds: int, engine_run_id: str) -> Sequence[AlertRecord]:

@@ -40,7 +40,7 @@ def build_feedback_process(client: inngest.Inngest, deps: FunctionDeps) -> innge
 
         async def process_step() -> dict[str, Any]:
             try:
-                alert = await services.process_feedback(data.feedback_id)
+                alert = await services.process_feedback(data.feedback_id, ctx.run_id)
             except Exception as exc:
                 if is_permanent(exc):  # e.g. the feedback was deleted: nothing to retry
                     return failure_result(exc)

@@ -21,7 +21,9 @@ Failure paths (what the seed got wrong is fixed here):
 * when the retries are used up the run fails and ``on_failure`` marks it failed and emits the same event.
 
 Cancellation: a run cancelled before it starts is skipped at the first step; one cancelled while a step
-runs stays cancelled (the completion step does not overwrite it) and no completion event is sent.
+runs stays cancelled (the completion step does not overwrite it) and no completion event is sent. One
+cancelled while the LLM worked gets no output row (``create-output-record`` finds it ended) and its saved
+file is removed (``discard-output``).
 
 Replay: an engine replay (or rerun) of a failed function run is a new attempt on the SAME skill run, not a
 second run row: ``update-status-running`` moves the failed run back to running and records the new function
@@ -45,7 +47,7 @@ from pydantic import ValidationError
 
 from marketing_agent.agent.run_options import StoredRunOptions
 from marketing_agent.functions._common import failure_result, is_permanent, retry_later
-from marketing_agent.functions.deps import FunctionDeps, SkillOutcome
+from marketing_agent.functions.deps import FunctionDeps, RunUsage, SkillOutcome
 from marketing_agent.functions.events import (
     SkillExecute,
     SkillExecuteCompleted,
@@ -80,7 +82,9 @@ def _output_day(event: inngest.Event) -> date:
     return datetime.now(tz=UTC).date()
 
 
-async def _fail_run(ctx: inngest.Context, deps: FunctionDeps, run_id: str, message: str) -> bool:
+async def _fail_run(
+    ctx: inngest.Context, deps: FunctionDeps, run_id: str, message: str, usage: RunUsage | None = None
+) -> bool:
     """The two failure steps both paths share: record the failure, then announce it.
 
     A run that ended otherwise meanwhile (cancelled by its user, or deleted) is neither marked nor
@@ -89,7 +93,7 @@ async def _fail_run(ctx: inngest.Context, deps: FunctionDeps, run_id: str, messa
 
     async def record() -> bool:
         try:
-            return await deps.services.mark_run_failed(run_id, message)
+            return await deps.services.mark_run_failed(run_id, message, usage)
         except Exception as exc:
             if is_permanent(exc):  # the run row is gone: nothing to record or announce
                 return False
@@ -158,7 +162,8 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
             # Not raising: the run is over and recorded, and raising would fire on_failure a second time.
             message = str(failure["error"])
             ctx.logger.warning("skill run %s failed (%s, not retryable): %s", run_id, failure["code"], message)
-            await _fail_run(ctx, deps, run_id, message)
+            # A run stopped after some LLM turns was billed for them: its tokens and cost are recorded too.
+            await _fail_run(ctx, deps, run_id, message, RunUsage.from_json(failure.get("usage")))
             return {"success": False, "runId": run_id, "error": message, "code": failure["code"]}
 
         async def running_step() -> bool:
@@ -229,7 +234,7 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
 
         output_key: str = await ctx.step.run("save-output", save_output_step)
 
-        async def output_record_step() -> str:
+        async def output_record_step() -> str | None:
             return await services.record_output(
                 run_id,
                 key=output_key,
@@ -238,7 +243,12 @@ def build_skill_execute(client: inngest.Inngest, deps: FunctionDeps) -> inngest.
                 output_format=OUTPUT_FORMAT,
             )
 
-        output_id: str = await ctx.step.run("create-output-record", output_record_step)
+        output_id: str | None = await ctx.step.run("create-output-record", output_record_step)
+        if output_id is None:
+            # Cancelled while the LLM worked: no output row, and the file just written goes too.
+            await ctx.step.run("discard-output", deps.store.delete, output_key)
+            ctx.logger.info("skill run %s was cancelled before its output was recorded", run_id)
+            return {"success": False, "runId": run_id, "cancelled": True}
         done = await ctx.step.run("update-status-completed", services.mark_run_completed, run_id, outcome)
         if not done:
             # Cancelled while the LLM was working (and the engine could not stop us in time): keep it

@@ -31,7 +31,7 @@ from marketing_agent.agent.skill import ToolName
 from marketing_agent.agent.tools import ToolOutcome, ToolStatus
 from marketing_agent.errors import RunLimitReached
 from marketing_agent.functions._common import failure_result, is_permanent, step_safe
-from marketing_agent.functions.deps import FunctionDeps, SkillAgent
+from marketing_agent.functions.deps import FunctionDeps, RunUsage, SkillAgent
 from marketing_agent.functions.events import SkillExecute
 
 logger = logging.getLogger(__name__)
@@ -130,12 +130,20 @@ class _Loop:
             pending_chars = sum(len(r.content) for r in results)
             self.transcript.append(Message("user", "", tool_results=tuple(results)))
         await self._record_trace(failure)
+        if failure is None and not self.turns[-1].text.strip():
+            failure = failure_result(RunLimitReached("the model ended without writing a deliverable"))
         if failure is not None:
-            return failure
-        if not self.turns[-1].text.strip():
-            return failure_result(RunLimitReached("the model ended without writing a deliverable"))
+            return {**failure, "usage": self.usage().to_json()}
         outcome = await self.agent.finish(self.plan, self.slug, self.turns, self.warnings)
         return {"failed": False, **asdict(outcome)}
+
+    def usage(self) -> RunUsage:
+        """What the turns so far cost: a run that fails after them was billed for them."""
+        return RunUsage(
+            tokens_in=sum(t.tokens_input for t in self.turns),
+            tokens_out=sum(t.tokens_output for t in self.turns),
+            cost_usd=sum(t.cost_usd or 0.0 for t in self.turns),
+        )
 
     async def _turn(self, decision: TurnDecision) -> TurnRecord | dict[str, Any]:
         number = len(self.turns) + 1

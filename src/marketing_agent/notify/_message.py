@@ -109,12 +109,14 @@ def run_completed_notification(
     )
 
 
-def run_failed_notification(*, run_id: str, skill: str, error: str, link: str | None) -> Notification:
+def run_failed_notification(
+    *, run_id: str, skill: str, error: str, link: str | None, client: str | None = None
+) -> Notification:
     return Notification(
         kind=NotificationKind.RUN_FAILED,
         title=f"{skill} failed",
         body=error,
         link=link,
         run_id=run_id,
-        fields={"skill": skill},
+        fields={"skill": skill, **({"client": client} if client else {})},
     )

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from marketing_agent.db.enums import AlertKind, FeedbackSource, SkillHealth
 from marketing_agent.db.models import FeedbackRow, OutputRow, SkillMetricsRow, SkillRunRow
@@ -88,36 +88,23 @@ async def create_feedback(
         ).first()
         if found is None or found.user_id != user_id:
             raise OutputNotFound("output not found")
-        scores = {
-            "overall": overall_score,
-            "accuracy": accuracy_score,
-            "quality": quality_score,
-            "usefulness": usefulness_score,
-            "rule_compliance": rule_compliance_score,
-        }
-        earlier = await session.scalar(
-            select(FeedbackRow)
-            .where(FeedbackRow.output_id == output_id, FeedbackRow.user_id == user_id)
-            .order_by(FeedbackRow.created_at.desc(), FeedbackRow.id.desc())
-            .limit(1)
-        )
-        if earlier is not None:
-            # One rating per user per output: a second one is a change of mind, not another vote. When the
-            # first was already counted in the skill's metrics, the metrics move by the difference.
-            if earlier.processed_at is not None:
-                await add_to_metrics(session, found.skill_name, **_score_delta(earlier, scores))
-            for name, value in scores.items():
-                setattr(earlier, f"{name}_score", value)
-            earlier.what_worked_well = what_worked_well
-            earlier.issues = [
-                {"description": i.description, "severity": i.severity, "suggestedFix": i.suggested_fix} for i in issues
-            ]
-            earlier.comment = comment
-            earlier.source = source
-    if earlier is not None:
-        await _send_process(events, earlier, revision=str(int(utcnow().timestamp() * 1000)))
-        return Feedback.of(earlier)
-    async with db.transaction() as session:
+        earlier = (
+            await session.scalars(
+                select(FeedbackRow).where(FeedbackRow.output_id == output_id, FeedbackRow.user_id == user_id)
+            )
+        ).all()
+        for old in earlier:
+            # One rating per user per output: a second one replaces the first (a change of mind, not another
+            # vote); the new one gets its own id, so it is processed — and may raise an alert — like any new
+            # rating. Delete the old one only if nobody counted it yet; the statement waits for a concurrent
+            # process_feedback's transaction, so "counted" is decided by the database, not by what we read.
+            session.expunge(old)
+            gone = await session.execute(
+                delete(FeedbackRow).where(FeedbackRow.id == old.id, FeedbackRow.processed_at.is_(None))
+            )
+            if not gone.rowcount:  # type: ignore[attr-defined]
+                await add_to_metrics(session, old.skill_name, **_uncount(old))  # counted: take it back out
+                await session.execute(delete(FeedbackRow).where(FeedbackRow.id == old.id))
         row = FeedbackRow(
             id=uuid.uuid4(),
             output_id=output_id,
@@ -140,21 +127,22 @@ async def create_feedback(
     return Feedback.of(row)
 
 
-def _score_delta(earlier: FeedbackRow, scores: dict[str, int | None]) -> dict[str, int]:
-    """Metric increments that turn ``earlier``'s scores into ``scores`` (sums and counts)."""
-    delta = {"overall_sum": int(scores["overall"] or 0) - earlier.overall_score}
+def _uncount(row: FeedbackRow) -> dict[str, int]:
+    """Metric increments that take a counted rating back out (what process_feedback added, negated)."""
+    out = {"feedback_count": -1, "overall_sum": -row.overall_score}
     for name in ("accuracy", "quality", "usefulness", "rule_compliance"):
-        old, new = getattr(earlier, f"{name}_score"), scores[name]
-        delta[f"{name}_sum"] = (new or 0) - (old or 0)
-        delta[f"{name}_count"] = (new is not None) - (old is not None)
-    return delta
+        value = getattr(row, f"{name}_score")
+        if value is not None:
+            out[f"{name}_sum"] = -value
+            out[f"{name}_count"] = -1
+    return out
 
 
-async def _send_process(events: EventSender, row: FeedbackRow, *, revision: str | None = None) -> None:
-    # A changed rating is processed again too (its own event id): counted once, but the health is re-checked.
-    event_id = f"feedback-process-{row.id}" + (f"-{revision}" if revision else "")
+async def _send_process(events: EventSender, row: FeedbackRow) -> None:
     try:
-        await events.send(FEEDBACK_PROCESS, {"feedbackId": str(row.id), "skillName": row.skill_name}, id=event_id)
+        await events.send(
+            FEEDBACK_PROCESS, {"feedbackId": str(row.id), "skillName": row.skill_name}, id=f"feedback-process-{row.id}"
+        )
     except MarketingAgentError as exc:
         logger.warning("feedback.process not sent", extra={"feedback_id": str(row.id), "error": exc.message})
 
@@ -202,7 +190,7 @@ def _per_user_average(ratings: Sequence[tuple[uuid.UUID, int]]) -> float | None:
 
 
 async def process_feedback(
-    db: Database, feedback_id: uuid.UUID | str, *, now: datetime | None = None
+    db: Database, feedback_id: uuid.UUID | str, *, now: datetime | None = None, recorded_by: str | None = None
 ) -> FeedbackOutcome:
     """Fold one feedback into its skill's metrics and check the skill's health, in one transaction.
 
@@ -268,14 +256,16 @@ async def process_feedback(
                     f"skill {skill} averages {average:.2f}/5 over its last {len(recent)} feedbacks "
                     f"(below {HEALTH_THRESHOLD:.0f})"
                 ),
-                # feedbackId: the cause, so a retried step (committed, then crashed before its result was
-                # stored) knows the alert is its own to deliver (functions/adapters.py).
+                # feedbackId and recordedBy (the function run): the cause, so a retried step (committed, then
+                # crashed before its result was stored) knows the alert is its own to deliver — and a later
+                # processing of the same feedback (its rating was changed) knows it is not.
                 details={
                     "skillName": skill,
                     "average": average,
                     "window": len(recent),
                     "day": day,
                     "feedbackId": str(key),
+                    **({"recordedBy": recorded_by} if recorded_by else {}),
                 },
             )
             await session.flush()

