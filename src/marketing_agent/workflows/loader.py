@@ -7,8 +7,8 @@ Sources, in order; a later one replaces an earlier workflow of the same name:
 3. object storage, ``workflows/<name>.yaml`` (or ``.yml``).
 
 A file's name must be the workflow's ``name``. An invalid definition never stops the others: it is logged
-and kept in :attr:`WorkflowCatalog.errors` with its file and reason (``marketing-agent workflows validate``
-prints them), and an earlier valid workflow of the same name stays in place.
+and kept in :attr:`WorkflowCatalog.errors` with its file and reason, and an earlier valid workflow of the
+same name stays in place.
 """
 
 from __future__ import annotations
