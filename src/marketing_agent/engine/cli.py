@@ -16,7 +16,16 @@ from .config import EngineConfig
 from .errors import EngineConfigError
 from .replay_cli import replay_app
 
-DEFAULT_DB = "sqlite:///./.marketing-agent/engine.db"
+DEFAULT_DATA_DIR = "./.marketing-agent"
+#: INNGEST_DEV values that mean production mode (as the app reads it: services/events.py).
+_FALSY = frozenset({"", "0", "false", "no", "off"})
+
+
+def default_database_url() -> str:
+    """Another SQLite file in DATA_DIR, as ``up`` uses (``Settings.resolved_engine_database_url``)."""
+    data_dir = os.path.abspath(os.environ.get("DATA_DIR") or DEFAULT_DATA_DIR)
+    return f"sqlite:///{os.path.join(data_dir, 'engine.db')}"
+
 
 engine_app = typer.Typer(help="The durable execution engine (Inngest SDK protocol).", no_args_is_help=False)
 engine_app.add_typer(replay_app, name="replay")
@@ -40,15 +49,34 @@ def _fail(message: str) -> None:
 @engine_app.callback(invoke_without_command=True)
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8288,
+    # Every setting `up` reads for its engine is read here too, from the same variables; a flag wins.
+    host: Annotated[str, typer.Option(envvar="ENGINE_HOST", help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(envvar="ENGINE_PORT", help="Port to listen on.")] = 8288,
     db: Annotated[
-        str | None, typer.Option("--db", help="sqlite:///path or postgresql://… (env ENGINE_DATABASE_URL).")
+        str | None,
+        typer.Option(
+            "--db",
+            envvar="ENGINE_DATABASE_URL",
+            help="sqlite:///path or postgresql://… (default: engine.db in DATA_DIR).",
+        ),
     ] = None,
     app: Annotated[list[str] | None, typer.Option("--app", help="App URL to sync at start (repeatable).")] = None,
-    event_key: Annotated[list[str] | None, typer.Option("--event-key", help="Accepted event key (production).")] = None,
-    signing_key: Annotated[str | None, typer.Option("--signing-key", help="signkey-<env>-<hex> (production).")] = None,
-    dev: Annotated[bool, typer.Option("--dev/--no-dev", help="Dev mode: any event key, no signing.")] = True,
+    event_key: Annotated[
+        list[str] | None,
+        typer.Option("--event-key", envvar="INNGEST_EVENT_KEY", help="Accepted event key (production)."),
+    ] = None,
+    signing_key: Annotated[
+        str | None,
+        typer.Option(
+            "--signing-key",
+            envvar=["ENGINE_SIGNING_KEY", "INNGEST_SIGNING_KEY"],
+            help="signkey-<env>-<hex> (production).",
+        ),
+    ] = None,
+    dev: Annotated[
+        bool | None,
+        typer.Option("--dev/--no-dev", help="Dev mode: any event key, no signing (default: INNGEST_DEV, on)."),
+    ] = None,
     insecure_dev: Annotated[
         bool, typer.Option("--insecure-dev", help="Allow dev mode on a non-loopback --host (trusted networks only).")
     ] = False,
@@ -68,10 +96,13 @@ def serve(
     try:
         # ENGINE_DATABASE_URL, ENGINE_DASHBOARD_TOKEN, ENGINE_RETENTION_DAYS, ENGINE_FAST_RETRIES come from the
         # environment (EngineConfig.from_env); flags given here win.
+        if dev is None:
+            dev = os.environ.get("INNGEST_DEV", "1").strip().lower() not in _FALSY
+        database_url = db or default_database_url()
         config = EngineConfig.from_env(
-            database_url=db or (None if os.environ.get("ENGINE_DATABASE_URL") else DEFAULT_DB),
+            database_url=database_url,
             host=host, port=port, dev=dev, insecure_dev=insecure_dev, event_keys=tuple(event_key or ()),
-            signing_key=signing_key or os.environ.get("ENGINE_SIGNING_KEY") or None,
+            signing_key=signing_key or None,
             app_urls=tuple(app or ()), fast_retries=fast_retries or None, lease_seconds=lease_seconds,
             max_event_bytes=max_event_bytes, max_request_bytes=max_request_bytes,
         )  # fmt: skip
@@ -81,6 +112,8 @@ def serve(
     except ValueError as exc:  # e.g. ENGINE_RETENTION_DAYS that is not a number
         _fail(f"bad engine setting: {exc}")
         return
+    if config.database_url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(os.path.abspath(config.database_url.removeprefix("sqlite:///"))), exist_ok=True)
     import uvicorn
 
     from .app import create_engine_app
