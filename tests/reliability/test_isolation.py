@@ -187,7 +187,12 @@ def request_for(method: str, path: str, owned: Owned) -> tuple[str, dict[str, An
                 "/api/v1/detect": {"message": "write a homepage headline"},
                 "/api/v1/workflows/{name}/runs": {"inputs": {"goal": "x", "audience": "y"}},
                 "/api/v1/workflow-runs/{workflow_run_id}/stages/{stage}/review": {"decision": "approve"},
-                "/api/v1/schedules": {"skillName": "copywriting", "message": "x", "cron": "0 9 * * 1", "timezone": "UTC"},
+                "/api/v1/schedules": {
+                    "skillName": "copywriting",
+                    "message": "x",
+                    "cron": "0 9 * * 1",
+                    "timezone": "UTC",
+                },
             }
             kwargs = {"json": bodies.get(path, {})}
             if path in ("/api/v1/runs", "/api/v1/feedback"):
