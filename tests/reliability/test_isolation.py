@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from marketing_agent.agent.skills import load_skill_catalog
 from marketing_agent.api import create_api_app
 from marketing_agent.services import (
     Database,
@@ -27,9 +28,9 @@ from marketing_agent.services import (
 )
 from marketing_agent.settings import load_settings
 from marketing_agent.storage import LocalObjectStore
-from support.api_harness import make_skill
 
 SECRET = "owner-secret-7f3a"  # appears in everything the owner creates
+WORKFLOW = "email-campaign"
 
 
 @dataclass
@@ -96,7 +97,22 @@ async def seed(http: httpx.AsyncClient, db: Database, key: str) -> Owned:
     )
     assert reply.status_code == 201, reply.text
     owned.ids["channel_id"] = reply.json()["data"]["id"]
-    owned.markers = {SECRET, "acme-owner", *owned.ids.values()} - {"brand/voice.md"}
+    reply = await http.post(
+        f"/api/v1/workflows/{WORKFLOW}/runs",
+        json={"inputs": {"goal": f"Goal {SECRET}", "audience": "trial users"}, "clientId": owned.ids["client_id"]},
+        headers=auth,
+    )
+    assert reply.status_code == 202, reply.text
+    owned.ids["workflow_run_id"] = reply.json()["data"]["workflowRunId"]
+    owned.ids["stage"] = "sequence"
+    reply = await http.post(
+        "/api/v1/schedules",
+        json={"skillName": "copywriting", "message": f"Weekly {SECRET}", "cron": "0 9 * * 1", "timezone": "UTC"},
+        headers=auth,
+    )
+    assert reply.status_code == 201, reply.text
+    owned.ids["schedule_id"] = reply.json()["data"]["id"]
+    owned.markers = {SECRET, "acme-owner", *owned.ids.values()} - {"brand/voice.md", "sequence"}
     return owned
 
 
@@ -104,7 +120,7 @@ async def seed(http: httpx.AsyncClient, db: Database, key: str) -> Owned:
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
     await upgrade_database(database_url)
     database = Database(database_url)
-    await sync_skills(database, [make_skill("copywriting"), make_skill("seo-audit")])
+    await sync_skills(database, (await load_skill_catalog()).all())  # the workflows need their skills
     settings = load_settings(data_dir=tmp_path, public_api_url="http://testserver")
     app = create_api_app(
         settings,
@@ -133,8 +149,13 @@ def operations(spec: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
     return found
 
 
-#: Path parameters that name a global thing (the skill catalog), not something a user owns.
-GLOBAL_PARAMS = {"name": "copywriting"}
+#: Path parameters that name a global thing (the skill catalog, the workflow definitions), not something a
+#: user owns, by the path prefix they appear under.
+GLOBAL_PARAMS = {("/api/v1/skills/", "name"): "copywriting", ("/api/v1/workflows/", "name"): WORKFLOW}
+
+
+def global_value(path: str, name: str) -> str | None:
+    return next((v for (prefix, n), v in GLOBAL_PARAMS.items() if n == name and path.startswith(prefix)), None)
 
 
 def request_for(method: str, path: str, owned: Owned) -> tuple[str, dict[str, Any], bool]:
@@ -143,8 +164,9 @@ def request_for(method: str, path: str, owned: Owned) -> tuple[str, dict[str, An
     url = path
     for segment in [s[1:-1] for s in path.split("/") if s.startswith("{")]:
         name = segment.split(":")[0]
-        if name in GLOBAL_PARAMS:
-            value = GLOBAL_PARAMS[name]
+        found = global_value(path, name)
+        if found is not None:
+            value = found
         else:
             assert name in owned.ids, f"{method} {path}: seed a value for path parameter {name!r} in this test"
             value, targets_owner = owned.ids[name], True
@@ -163,6 +185,14 @@ def request_for(method: str, path: str, owned: Owned) -> tuple[str, dict[str, An
                 "/api/v1/me/channels": {"channel": "webhook", "address": "https://93.184.215.14/other"},
                 "/api/v1/me/channels/{channel_id}/verify": {"code": "not-the-code"},
                 "/api/v1/detect": {"message": "write a homepage headline"},
+                "/api/v1/workflows/{name}/runs": {"inputs": {"goal": "x", "audience": "y"}},
+                "/api/v1/workflow-runs/{workflow_run_id}/stages/{stage}/review": {"decision": "approve"},
+                "/api/v1/schedules": {
+                    "skillName": "copywriting",
+                    "message": "x",
+                    "cron": "0 9 * * 1",
+                    "timezone": "UTC",
+                },
             }
             kwargs = {"json": bodies.get(path, {})}
             if path in ("/api/v1/runs", "/api/v1/feedback"):
