@@ -7,6 +7,7 @@ request's signature, but not its age; in dev mode it checks nothing. So, in fron
   always does on POST/PUT — a page on the developer's machine (``no-cors`` fetch, DNS rebinding) cannot
   drive the endpoint;
 * a POST or PUT with a body must be ``application/json`` (``415``), the type no cross-site form can send;
+* a POST without a body is refused (``400``) instead of reaching the SDK, which answered it with a ``500``;
 * with a signing key, a signature whose timestamp is more than :data:`MAX_SIGNATURE_AGE_S` away from now is
   refused (``401``), so a captured request cannot be replayed later. The engine applies the same window to
   the answers it receives (``engine/execution/client.py``); a unit test keeps the two constants equal.
@@ -42,7 +43,8 @@ class ServeGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].rstrip("/") == self.path and scope["method"] in _UNSAFE:
-            refusal = self._refusal({k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]})
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            refusal = self._refusal(headers) or _empty_call(scope["method"], headers)
             if refusal is not None:
                 await _answer(send, *refusal)
                 return
@@ -60,6 +62,15 @@ class ServeGuard:
         if self.signed and signature is not None and not signature_fresh(signature):
             return 401, f"request signature is older than {MAX_SIGNATURE_AGE_S} seconds (or has no timestamp)"
         return None
+
+
+def _empty_call(method: str, headers: dict[str, str]) -> tuple[int, str] | None:
+    """A POST (a step call) must carry its run request; the SDK answered an empty one with a 500. A PUT
+    (the engine's sync) has no body and is left alone."""
+    length = headers.get("content-length", "").strip()
+    if method == "POST" and "transfer-encoding" not in headers and length in ("", "0"):
+        return 400, "a call to the serve endpoint needs its JSON run request as the body"
+    return None
 
 
 async def _answer(send: Send, status: int, message: str) -> None:

@@ -85,3 +85,22 @@ async def test_browser_requests_and_non_json_bodies_are_refused() -> None:
 
 def test_both_sides_use_one_window() -> None:
     assert MAX_SIGNATURE_AGE_S == ENGINE_WINDOW == 300
+
+
+async def test_an_empty_post_is_a_400_not_a_500() -> None:
+    # Issue 17: POST /api/inngest with an empty body reached the SDK, which (in dev mode, as `up` runs)
+    # answered 500.
+    client = inngest.Inngest(app_id="dev", is_production=False, api_base_url="http://127.0.0.1:9",
+                             event_api_base_url="http://127.0.0.1:9")  # fmt: skip
+
+    @client.create_function(fn_id="f", retries=0, trigger=inngest.TriggerEvent(event="t/e"))
+    async def f(ctx: inngest.Context) -> str:
+        return "done"
+
+    app = FastAPI()
+    fast_api.serve(app, client, [f], serve_path="/api/inngest")
+    app.add_middleware(ServeGuard, path="/api/inngest", signed=False)
+    for signed_app in (app, _app(guarded=True)):
+        response = await _post(signed_app, b"", {})
+        assert response.status_code == 400
+        assert "JSON run request" in response.json()["error"]
