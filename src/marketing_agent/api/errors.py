@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from marketing_agent import errors
 
@@ -129,7 +130,28 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
         code = "INTERNAL_ERROR"
         message = _GENERIC_5XX.get(exc.status_code, "internal error")
         return error_response(exc.status_code, code, message, request_id=request_id_of(request))
-    return error_response(exc.status_code, code, str(exc.detail), request_id=request_id_of(request))
+    response = error_response(exc.status_code, code, str(exc.detail), request_id=request_id_of(request))
+    # Starlette's own headers go along; a 405 names every method the path has (Allow), as HTTP requires —
+    # Starlette's names only the first route's, and GET and POST on one path are two routes here.
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    if exc.status_code == 405:
+        response.headers["Allow"] = ", ".join(_allowed_methods(request))
+    return response
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers on this path: asked of the router itself, one method at a time."""
+    routes = request.app.router.routes
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            allowed.append(method)
+    return allowed
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

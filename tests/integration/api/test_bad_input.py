@@ -267,3 +267,11 @@ async def test_a_telegram_chat_cannot_be_added_through_the_api(api: Api) -> None
     body = {"channel": "telegram", "address": "4711"}
     found = error(await api.http.post("/api/v1/me/channels", json=body, headers=api.auth()), 422, "VALIDATION_ERROR")
     assert "/link" in found["message"]
+
+
+async def test_an_undeclared_method_is_a_405_naming_the_allowed_ones(api: Api) -> None:
+    # Issue 17: the 405 came without its Allow header.
+    response = await api.http.delete("/api/v1/runs", headers=api.auth())
+    error(response, 405, "METHOD_NOT_ALLOWED")
+    assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
+    assert "DELETE" not in response.headers["allow"]
