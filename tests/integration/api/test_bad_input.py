@@ -275,3 +275,11 @@ async def test_an_undeclared_method_is_a_405_naming_the_allowed_ones(api: Api) -
     error(response, 405, "METHOD_NOT_ALLOWED")
     assert set(response.headers["allow"].replace(" ", "").split(",")) >= {"GET", "POST"}
     assert "DELETE" not in response.headers["allow"]
+
+
+async def test_the_schema_states_that_client_files_are_markdown(api: Api) -> None:
+    # Issue 17: the API refused a path without .md that its OpenAPI document allowed.
+    schema = (await api.http.get("/openapi.json")).json()
+    operation = schema["paths"]["/api/v1/clients/{client_id}/files/{path}"]["put"]
+    [path] = [p for p in operation["parameters"] if p["name"] == "path"]
+    assert path["schema"]["pattern"].endswith(r"\.[mM][dD]$")

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from marketing_agent.api import views
 from marketing_agent.api.auth import Context, CurrentUser
@@ -111,13 +112,24 @@ async def files_index(client_id: uuid.UUID, user: CurrentUser, ctx: Context) -> 
     )
 
 
+#: What the storage keys accept (storage/keys.py), stated in the schema so generated clients know it: a
+#: markdown file (``.md``), in folders if need be.
+ClientFilePath = Annotated[
+    str,
+    Path(
+        pattern=r"^(?:[^/]+/)*[^/]+\.[mM][dD]$",
+        description="A markdown file under the client's folder, e.g. `profile.md` or `brand/voice.md`.",
+    ),
+]
+
+
 @router.put(
     "/{client_id}/files/{path:path}",
     response_model=Envelope[ContextFileOut],
     openapi_extra={"requestBody": {"content": {"text/markdown": {"schema": {"type": "string"}}}, "required": True}},
 )
 async def files_put(
-    client_id: uuid.UUID, path: str, request: Request, user: CurrentUser, ctx: Context
+    client_id: uuid.UUID, path: ClientFilePath, request: Request, user: CurrentUser, ctx: Context
 ) -> Envelope[ContextFileOut]:
     body = await request.body()
     saved = await put_context_file(ctx.database, ctx.store, user.id, client_id, path, content=body)
@@ -129,12 +141,14 @@ async def files_put(
     response_class=Response,
     responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
 )
-async def files_get(client_id: uuid.UUID, path: str, user: CurrentUser, ctx: Context) -> Response:
+async def files_get(client_id: uuid.UUID, path: ClientFilePath, user: CurrentUser, ctx: Context) -> Response:
     data = await get_context_file(ctx.database, ctx.store, user.id, client_id, path)
     return Response(content=data, media_type=MARKDOWN)
 
 
 @router.delete("/{client_id}/files/{path:path}", response_model=Envelope[DeletedOut])
-async def files_delete(client_id: uuid.UUID, path: str, user: CurrentUser, ctx: Context) -> Envelope[DeletedOut]:
+async def files_delete(
+    client_id: uuid.UUID, path: ClientFilePath, user: CurrentUser, ctx: Context
+) -> Envelope[DeletedOut]:
     await delete_context_file(ctx.database, ctx.store, user.id, client_id, path)
     return Envelope(data=DeletedOut())
