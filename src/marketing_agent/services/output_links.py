@@ -59,4 +59,6 @@ def output_link_valid(
     """True when ``signature`` is this server's for this output and ``expires`` has not passed."""
     if expires < (time.time() if now is None else now):
         return False
-    return hmac.compare_digest(_signature(_key(settings), str(output_id), expires), signature)
+    # Bytes, not str: compare_digest refuses non-ASCII text with a TypeError, and a link is user input.
+    expected = _signature(_key(settings), str(output_id), expires).encode()
+    return hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass"))

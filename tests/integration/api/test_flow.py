@@ -231,6 +231,7 @@ async def test_signed_output_links_open_without_a_key_and_only_while_valid(api: 
         link.replace(f"expires={expires}", f"expires={expires + 3600}"),  # a longer life
         output_link(settings, output.id, now=time.time() - 8 * 24 * 3600).removeprefix(settings.api_url),  # expired
         f"/api/v1/outputs/{output.id}/content?expires={expires}",  # half a link
+        f"/api/v1/outputs/{output.id}/content?expires={expires}&signature=%C3%A9t%C3%A9",  # not ASCII (was a 500)
     ):
         refused = await api.http.get(bad)
         assert refused.status_code == 401, bad
