@@ -3,10 +3,8 @@ printing each tool call as it happens: seo-audit fetches a loopback website thro
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,19 +13,9 @@ import pytest
 from support.fake_anthropic import FakeAnthropic
 from support.fake_llm_server import FakeReply, RecordedRequest
 from support.loopback_site import LoopbackSite
-from support.net import free_port, wait_for_port
+from support.up_process import running_up
 
 pytestmark = pytest.mark.slow
-
-
-def _printed_key(log_path: Path) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for line in log_path.read_text().splitlines():
-            if line.strip().startswith("mak_"):
-                return line.strip()
-        time.sleep(0.1)
-    raise AssertionError(f"no API key printed:\n{log_path.read_text()}")
 
 
 @pytest.fixture
@@ -48,55 +36,37 @@ def test_up_runs_the_loop_and_follow_prints_tool_calls(tmp_path: Path, llm: Fake
         return FakeReply(text=f"# SEO audit: Acme\n\n## Summary\n\nClear title ([source]({site.url('/')})).\n")
 
     llm.responder = answer
-    api_port, engine_port = free_port(), free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("INNGEST_", "DATABASE_", "API_", "ENGINE_"))}
-    env = {
-        **base,
-        "DATA_DIR": str(tmp_path / "data"),
-        "API_PORT": str(api_port),
-        "ENGINE_PORT": str(engine_port),
-        "INNGEST_DEV": "1",
+    settings = {
         "LLM_PROVIDER": "anthropic",
         "ANTHROPIC_API_KEY": llm.api_key,
         "ANTHROPIC_BASE_URL": llm.base_url,
         "WEB_FETCH_ALLOW_HOSTS": "127.0.0.2",
     }
-    log_path = tmp_path / "up.log"
-    with log_path.open("w") as log:
-        up = subprocess.Popen(
-            [sys.executable, "-m", "marketing_agent", "up"], env=env, stdout=log, stderr=subprocess.STDOUT
+    with running_up(tmp_path, settings) as up:
+        follow = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "marketing_agent",
+                "run",
+                "seo-audit",
+                f"Audit {site.url('/')}",
+                "--follow",
+                "--poll",
+                "0.2",
+                "--api-url",
+                up.api_origin,
+                "--api-key",
+                up.key,
+                "--engine-url",
+                up.engine_origin,
+            ],
+            env={**up.env, "COLUMNS": "250"},  # one step a line: no wrapping of long URLs
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
-        try:
-            wait_for_port(api_port, timeout=60)
-            wait_for_port(engine_port, timeout=60)
-            key = _printed_key(log_path)
-            follow = subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "marketing_agent",
-                    "run",
-                    "seo-audit",
-                    f"Audit {site.url('/')}",
-                    "--follow",
-                    "--poll",
-                    "0.2",
-                    "--api-url",
-                    f"http://127.0.0.1:{api_port}",
-                    "--api-key",
-                    key,
-                    "--engine-url",
-                    f"http://127.0.0.1:{engine_port}",
-                ],
-                env={**env, "COLUMNS": "250"},  # one step a line: no wrapping of long URLs
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-        finally:
-            up.terminate()
-            up.wait(timeout=20)
 
     out = follow.stdout
     assert follow.returncode == 0, out + follow.stderr

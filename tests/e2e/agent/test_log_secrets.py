@@ -4,9 +4,6 @@ then every line the process wrote is scanned for every secret the test set."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,7 +13,7 @@ import pytest
 
 from support.fake_anthropic import FakeAnthropic
 from support.fake_telegram import running_fake_telegram
-from support.net import free_port, wait_for_port
+from support.up_process import running_up
 
 pytestmark = pytest.mark.slow
 
@@ -34,37 +31,21 @@ SECRETS = {
 
 
 def test_an_e2e_run_logs_no_secret(tmp_path: Path) -> None:
-    api_port, engine_port = free_port(), free_port()
     chat = 4242
     with (
         FakeAnthropic(api_key=SECRETS["ANTHROPIC_API_KEY"], default_text="# Hero\n\nShip faster.\n") as llm,
         running_fake_telegram(SECRETS["TELEGRAM_BOT_TOKEN"]) as telegram,
     ):
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("INNGEST_", "DATABASE_", "API_", "ENGINE_"))}
-        env = {
-            **base, **SECRETS,
-            "DATA_DIR": str(tmp_path / "data"), "API_PORT": str(api_port), "ENGINE_PORT": str(engine_port),
+        settings = {
+            **SECRETS,
             "INNGEST_DEV": "0", "ACCESS_LOG": "true", "ENGINE_FAST_RETRIES": "1",
             "LLM_PROVIDER": "anthropic", "ANTHROPIC_BASE_URL": llm.base_url,
             "TELEGRAM_API_BASE_URL": telegram.origin,
         }  # fmt: skip
-        log_path = tmp_path / "up.log"
-        with log_path.open("w") as log:
-            proc = subprocess.Popen(
-                [sys.executable, "-m", "marketing_agent", "up"], env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-            try:
-                wait_for_port(api_port, timeout=60)
-                wait_for_port(engine_port, timeout=60)
-                key = _printed_key(log_path)
-                _run_a_skill(f"http://127.0.0.1:{api_port}/api/v1", key, telegram, chat)
-            finally:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=10)
+        with running_up(tmp_path, settings) as up:
+            key = up.key
+            _run_a_skill(f"{up.api_origin}/api/v1", key, telegram, chat)
+        log_path = up.log_path
     text = log_path.read_text()
     assert "POST /e/[redacted]" in text, text[-3000:]  # the access log ran and its key was replaced
     assert "Logging error" not in text
@@ -72,16 +53,6 @@ def test_an_e2e_run_logs_no_secret(tmp_path: Path) -> None:
     leaked = [name for name, value in forms.items() if value in text]
     assert leaked == [], f"secrets in the log: {leaked}"
     assert text.count(key) == 1  # the key printed once at first start (by design), never logged
-
-
-def _printed_key(log_path: Path) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for line in log_path.read_text().splitlines():
-            if line.strip().startswith("mak_"):
-                return line.strip()
-        time.sleep(0.1)
-    raise AssertionError(f"no API key printed:\n{log_path.read_text()}")
 
 
 def _run_a_skill(api: str, key: str, telegram: Any, chat: int) -> None:

@@ -6,9 +6,6 @@ the completion reaches the user's Telegram chat on the fake Bot API.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +17,7 @@ import pytest
 from support.agent_system import TELEGRAM_TOKEN
 from support.fake_anthropic import FakeAnthropic
 from support.fake_telegram import FakeTelegram
-from support.net import free_port, wait_for_port
+from support.up_process import running_up
 
 pytestmark = pytest.mark.slow
 
@@ -30,47 +27,15 @@ CHAT = 777
 @pytest.fixture
 def up_process(tmp_path: Path, llm: FakeAnthropic, telegram: FakeTelegram) -> Iterator[tuple[str, str]]:
     """The running process's API origin and the API key it printed on its first start."""
-    api_port, engine_port = free_port(), free_port()
-    base = {k: v for k, v in os.environ.items() if not k.startswith(("INNGEST_", "DATABASE_", "API_", "ENGINE_"))}
-    env = {
-        **base,
-        "DATA_DIR": str(tmp_path / "data"),
-        "API_PORT": str(api_port),
-        "ENGINE_PORT": str(engine_port),
-        "INNGEST_DEV": "1",
+    settings = {
         "LLM_PROVIDER": "anthropic",
         "ANTHROPIC_API_KEY": llm.api_key,
         "ANTHROPIC_BASE_URL": llm.base_url,
         "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
         "TELEGRAM_API_BASE_URL": telegram.origin,
     }
-    log_path = tmp_path / "up.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "marketing_agent", "up"], env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        try:
-            wait_for_port(api_port, timeout=60)
-            wait_for_port(engine_port, timeout=60)
-            key = _printed_key(log_path)
-            yield f"http://127.0.0.1:{api_port}", key
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-def _printed_key(log_path: Path) -> str:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        for line in log_path.read_text().splitlines():
-            if line.strip().startswith("mak_"):
-                return line.strip()
-        time.sleep(0.1)
-    raise AssertionError(f"no API key printed:\n{log_path.read_text()}")
+    with running_up(tmp_path, settings) as up:
+        yield up.api_origin, up.key
 
 
 def test_a_fresh_up_runs_a_skill_and_notifies_telegram(up_process: tuple[str, str], telegram: FakeTelegram) -> None:
